@@ -1,0 +1,40 @@
+// twofa audit: the newest events first.
+
+import { readAuditLog } from '../../core/audit-query.js';
+import { DEFAULT_AUDIT_LIMIT } from '../../core/constants.js';
+import { parseCount, parseUserRef } from '../../core/validation.js';
+import type { Runtime } from '../runtime.js';
+
+export async function runAudit(rt: Runtime, flags: { user?: string; limit?: string }): Promise<void> {
+  const options = {
+    user: flags.user === undefined ? null : parseUserRef(flags.user),
+    limit: flags.limit === undefined ? DEFAULT_AUDIT_LIMIT : parseCount(flags.limit, '--limit'),
+  };
+  const actor = await rt.actor();
+  const events = await readAuditLog(await rt.core(), actor, options);
+
+  if (rt.output.json) {
+    rt.output.result(events);
+    return;
+  }
+  if (events.length === 0) {
+    rt.output.message('No events.');
+    return;
+  }
+  const { default: Table } = await import('cli-table3');
+  const style = rt.output.out;
+  const table = new Table({
+    head: ['time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading)),
+    style: { head: [], border: [] },
+  });
+  for (const event of events) {
+    table.push([
+      event.at,
+      event.action,
+      event.actor?.username ?? (event.actor ? `#${event.actor.id}` : '-'),
+      event.target?.username ?? (event.target ? `#${event.target.id}` : '-'),
+      event.detail === null ? '' : JSON.stringify(event.detail),
+    ]);
+  }
+  rt.output.data(table.toString());
+}

@@ -1,0 +1,62 @@
+// Username, email and full name of a new user, from flags or prompts.
+
+import { TwofaError } from '../../core/errors.js';
+import { validateEmail, validateFullName, validateUsername } from '../../core/validation.js';
+import type { Runtime } from '../runtime.js';
+
+export interface ProfileFlags {
+  username?: string;
+  email?: string;
+  fullName?: string;
+}
+
+export interface Profile {
+  username: string;
+  email: string | null;
+  fullName: string | null;
+}
+
+/**
+ * Validates the given flags; in a terminal, asks for the missing ones (email
+ * and full name may be left empty). Without a terminal only --username is
+ * required.
+ */
+export async function askProfile(rt: Runtime, flags: ProfileFlags): Promise<Profile> {
+  const username =
+    flags.username !== undefined
+      ? validateUsername(flags.username)
+      : validateUsername(await rt.prompter.text({ message: 'Username', flag: '--username', validate: asPromptCheck(validateUsername) }));
+
+  let email: string | null = null;
+  if (flags.email !== undefined) {
+    email = validateEmail(flags.email);
+  } else if (rt.prompter.interactive && flags.username === undefined) {
+    email = validateEmail(await rt.prompter.text({ message: 'Email (optional)', flag: '--email', required: false, validate: asPromptCheck(validateEmail) }));
+  }
+
+  let fullName: string | null = null;
+  if (flags.fullName !== undefined) {
+    fullName = validateFullName(flags.fullName);
+  } else if (rt.prompter.interactive && flags.username === undefined) {
+    fullName = validateFullName(
+      await rt.prompter.text({ message: 'Full name (optional)', flag: '--full-name', required: false, validate: asPromptCheck(validateFullName) }),
+    );
+  }
+
+  return { username, email, fullName };
+}
+
+/** Turns a validator that throws into a prompt check that shows the message. */
+export function asPromptCheck(validate: (value: string) => unknown): (value: string) => string | true {
+  return (value) => {
+    try {
+      validate(value);
+      return true;
+    } catch (error) {
+      if (error instanceof TwofaError) {
+        return error.message;
+      }
+      throw error;
+    }
+  };
+}

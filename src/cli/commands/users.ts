@@ -1,0 +1,198 @@
+// twofa users me | get | create | update | list.
+
+import { InputError } from '../../core/errors.js';
+import { generateRandomPassword, validateNewPassword } from '../../core/passwords.js';
+import type { UserJson } from '../../core/records.js';
+import { createUser, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
+import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullName, validateRole, type Role, type UserRef } from '../../core/validation.js';
+import { readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
+import { printEnrollment, printRecoveryCodes, printUser } from '../render.js';
+import type { Runtime } from '../runtime.js';
+import { askProfile, type ProfileFlags } from './profile.js';
+
+export interface CreateFlags extends ProfileFlags, PasswordFlags {
+  role?: string;
+  randomPassword?: boolean;
+}
+
+export interface UpdateFlags extends PasswordFlags {
+  email?: string;
+  fullName?: string;
+  changePassword?: boolean;
+  newRecoveryCodes?: boolean;
+  role?: string;
+  disable?: boolean;
+  enable?: boolean;
+  resetOtp?: boolean;
+  unlock?: boolean;
+}
+
+export interface ListFlags {
+  role?: string;
+  disabled?: boolean;
+  enabled?: boolean;
+  search?: string;
+  limit?: string;
+  after?: string;
+}
+
+export async function runMe(rt: Runtime): Promise<void> {
+  const user = describeSelf(await rt.actor());
+  printUser(rt, user);
+  rt.output.result(user);
+}
+
+export async function runGet(rt: Runtime, userArgument: string): Promise<void> {
+  const ref = parseUserRef(userArgument);
+  const actor = await rt.actor();
+  const user = await getUser(await rt.core(), actor, ref);
+  printUser(rt, user);
+  rt.output.result(user);
+}
+
+export async function runCreate(rt: Runtime, flags: CreateFlags): Promise<void> {
+  const role: Role = flags.role === undefined ? 'user' : validateRole(flags.role);
+  const passwordGiven = flags.passwordStdin || flags.passwordFile !== undefined || process.env.TWOFA_PASSWORD !== undefined;
+  if (flags.randomPassword && passwordGiven) {
+    throw new InputError('give either --random-password or a password source, not both', 'usage');
+  }
+
+  // Check the login first, so nobody is asked for a new user's details in vain.
+  const actor = await rt.actor();
+  const profile = await askProfile(rt, flags);
+  const plainPassword = flags.randomPassword
+    ? generateRandomPassword()
+    : await readPassword(flags, rt.prompter, { message: `Password for ${profile.username}`, confirm: true });
+  const password = await validateNewPassword(plainPassword, profile.username);
+
+  const enrollment = await createUser(await rt.core(), actor, { ...profile, role, password });
+  rt.output.message(rt.output.err.green(`Created ${role} ${profile.username} (id ${enrollment.user.id}).`));
+  if (!rt.output.json) {
+    printUser(rt, enrollment.user);
+    if (flags.randomPassword) {
+      rt.output.data(`${rt.output.out.bold('Password:')} ${password}  (shown once; give it to ${profile.username} safely)`);
+    }
+    rt.output.message(`Two-factor enrollment is pending: ${profile.username} scans the QR code at their first "twofa login".`);
+  }
+  rt.output.result({ ...enrollment.user, ...(flags.randomPassword ? { password } : {}) });
+}
+
+export async function runUpdate(rt: Runtime, userArgument: string | undefined, flags: UpdateFlags): Promise<void> {
+  const ref = userArgument === undefined ? null : parseUserRef(userArgument);
+  if (flags.disable && flags.enable) {
+    throw new InputError('give either --disable or --enable, not both', 'usage');
+  }
+  const changes: UserChanges = {
+    ...(flags.email !== undefined ? { email: validateEmail(flags.email) } : {}),
+    ...(flags.fullName !== undefined ? { fullName: validateFullName(flags.fullName) } : {}),
+    ...(flags.role !== undefined ? { role: validateRole(flags.role) } : {}),
+    ...(flags.disable ? { disabled: true } : {}),
+    ...(flags.enable ? { disabled: false } : {}),
+    ...(flags.newRecoveryCodes ? { newRecoveryCodes: true } : {}),
+    ...(flags.resetOtp ? { resetOtp: true } : {}),
+    ...(flags.unlock ? { unlock: true } : {}),
+  };
+
+  const actor = await rt.actor();
+  if (flags.changePassword) {
+    if (ref === null || isSameUser(ref, actor.user)) {
+      changes.currentPassword = await readPassword(flags, rt.prompter, { message: 'Current password', confirm: false });
+    }
+    changes.newPassword = await readNewPassword(flags, rt.prompter);
+  }
+
+  const result = await updateUser(await rt.core(), actor, ref, changes);
+  rt.output.message(rt.output.err.green(`Updated ${result.user.username ?? result.user.id}.`));
+  if (!rt.output.json) {
+    printUser(rt, result.user);
+    if (result.recoveryCodes !== null) {
+      printRecoveryCodes(rt, result.recoveryCodes);
+    }
+  }
+  rt.output.result(result.recoveryCodes === null ? result.user : { ...result.user, recoveryCodes: result.recoveryCodes });
+}
+
+function isSameUser(ref: UserRef, user: { id: number; username: string | null }): boolean {
+  return 'id' in ref ? ref.id === user.id : ref.username.toLowerCase() === (user.username ?? '').toLowerCase();
+}
+
+export async function runList(rt: Runtime, flags: ListFlags): Promise<void> {
+  if (flags.disabled && flags.enabled) {
+    throw new InputError('give either --disabled or --enabled, not both', 'usage');
+  }
+  const options = {
+    role: flags.role === undefined ? null : validateRole(flags.role),
+    disabled: flags.disabled ? true : flags.enabled ? false : null,
+    search: flags.search ?? null,
+    limit: parseListLimit(flags.limit),
+    afterId: flags.after === undefined ? null : parseCount(flags.after, '--after'),
+  };
+
+  const actor = await rt.actor();
+  const users = listUsers(await rt.core(), actor, options);
+  if (rt.output.json) {
+    await streamJsonArray(rt, users);
+    return;
+  }
+  await printTable(rt, users);
+}
+
+/** Writes a JSON array one user at a time, so memory stays flat for any count. */
+async function streamJsonArray(rt: Runtime, users: AsyncIterable<UserJson>): Promise<void> {
+  let count = 0;
+  let buffer = '[';
+  for await (const user of users) {
+    buffer += `${count === 0 ? '\n' : ',\n'}  ${JSON.stringify(user)}`;
+    count += 1;
+    if (buffer.length > 64 * 1024) {
+      await writeChunk(buffer);
+      buffer = '';
+    }
+  }
+  buffer += count === 0 ? ']\n' : '\n]\n';
+  await writeChunk(buffer);
+}
+
+function writeChunk(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<void> {
+  const { default: Table } = await import('cli-table3');
+  const style = rt.output.out;
+  const headings = ['id', 'username', 'full name', 'email', 'role', 'state', '2FA', 'last login'];
+  const makeTable = () =>
+    new Table({ head: headings.map((heading) => style.bold(heading)), style: { head: [], border: [] } });
+
+  // Tables are drawn a page at a time, so a listing of every user streams too.
+  const rowsPerTable = 1000;
+  let table = makeTable();
+  let count = 0;
+  for await (const user of users) {
+    table.push([
+      String(user.id),
+      user.username ?? '-',
+      user.fullName ?? '',
+      user.email ?? '',
+      user.role,
+      user.disabled ? style.red('disabled') : 'enabled',
+      user.otpEnrolled ? 'enrolled' : style.yellow('pending'),
+      user.lastLoginAt ?? 'never',
+    ]);
+    count += 1;
+    if (count % rowsPerTable === 0) {
+      await writeChunk(`${table.toString()}\n`);
+      table = makeTable();
+    }
+  }
+  if (count === 0) {
+    rt.output.message('No users match.');
+    return;
+  }
+  if (count % rowsPerTable !== 0) {
+    await writeChunk(`${table.toString()}\n`);
+  }
+  rt.output.message(rt.output.err.dim(`${count} user${count === 1 ? '' : 's'}.`));
+}

@@ -1,0 +1,101 @@
+// Passwords come from standard input, a file, the environment or a masked
+// prompt, in that order; never from a flag value, which others can see in
+// the process list.
+
+import { readFileSync } from 'node:fs';
+import { InputError } from '../core/errors.js';
+import type { Prompter } from './prompts.js';
+
+export interface PasswordFlags {
+  passwordStdin?: boolean;
+  passwordFile?: string;
+  newPasswordStdin?: boolean;
+  newPasswordFile?: string;
+}
+
+const SOURCES_HINT = '--password-stdin, --password-file FILE or TWOFA_PASSWORD';
+const NEW_SOURCES_HINT = '--new-password-stdin, --new-password-file FILE or TWOFA_NEW_PASSWORD';
+
+let stdinLines: Promise<string[]> | undefined;
+
+/**
+ * Reads the password of the current user or of a login. With `confirm`, a
+ * prompt asks twice, for a password that is being set.
+ */
+export async function readPassword(flags: PasswordFlags, prompter: Prompter, options: { message: string; confirm: boolean }): Promise<string> {
+  if (flags.passwordStdin) {
+    return requireNonEmpty(await readStdinLine(0), '--password-stdin');
+  }
+  if (flags.passwordFile !== undefined) {
+    return readFirstLine(flags.passwordFile, '--password-file');
+  }
+  if (process.env.TWOFA_PASSWORD !== undefined) {
+    return requireNonEmpty(process.env.TWOFA_PASSWORD, 'TWOFA_PASSWORD');
+  }
+  if (!prompter.interactive) {
+    throw new InputError(`missing password: give ${SOURCES_HINT}, or run in a terminal to be asked`, 'missing_value');
+  }
+  return options.confirm ? promptTwice(prompter, options.message, SOURCES_HINT) : prompter.secret({ message: options.message, flag: SOURCES_HINT });
+}
+
+/**
+ * Reads a new password for a password change. When the current password also
+ * comes from standard input, the new one is its second line.
+ */
+export async function readNewPassword(flags: PasswordFlags, prompter: Prompter): Promise<string> {
+  if (flags.newPasswordStdin) {
+    return requireNonEmpty(await readStdinLine(flags.passwordStdin ? 1 : 0), '--new-password-stdin');
+  }
+  if (flags.newPasswordFile !== undefined) {
+    return readFirstLine(flags.newPasswordFile, '--new-password-file');
+  }
+  if (process.env.TWOFA_NEW_PASSWORD !== undefined) {
+    return requireNonEmpty(process.env.TWOFA_NEW_PASSWORD, 'TWOFA_NEW_PASSWORD');
+  }
+  if (!prompter.interactive) {
+    throw new InputError(`missing new password: give ${NEW_SOURCES_HINT}, or run in a terminal to be asked`, 'missing_value');
+  }
+  return promptTwice(prompter, 'New password', NEW_SOURCES_HINT);
+}
+
+async function promptTwice(prompter: Prompter, message: string, flag: string): Promise<string> {
+  const first = await prompter.secret({ message, flag });
+  const second = await prompter.secret({ message: `${message} (again)`, flag });
+  if (first !== second) {
+    throw new InputError('the two passwords differ; nothing was changed, run the command again', 'password_mismatch');
+  }
+  return first;
+}
+
+function readFirstLine(path: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read ${flag} "${path}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'invalid_input');
+  }
+  return requireNonEmpty(firstLine(text), `${flag} "${path}"`);
+}
+
+async function readStdinLine(index: number): Promise<string> {
+  stdinLines ??= (async () => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    for await (const chunk of process.stdin) {
+      text += chunk as string;
+    }
+    return text.split(/\r?\n/);
+  })();
+  return (await stdinLines)[index] ?? '';
+}
+
+function firstLine(text: string): string {
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+function requireNonEmpty(value: string, source: string): string {
+  if (value === '') {
+    throw new InputError(`empty password from ${source}`, 'missing_value');
+  }
+  return value;
+}

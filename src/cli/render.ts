@@ -1,0 +1,55 @@
+// Human renderings shared by several commands.
+
+import type { UserJson } from '../core/records.js';
+import { renderQr } from './qr.js';
+import type { Runtime } from './runtime.js';
+
+/** Prints a user as aligned "field: value" lines on standard output. */
+export function printUser(rt: Runtime, user: UserJson): void {
+  const style = rt.output.out;
+  const rows: Array<[string, string]> = [
+    ['id', String(user.id)],
+    ['username', user.username ?? '-'],
+    ['full name', user.fullName ?? '-'],
+    ['email', user.email ?? '-'],
+    ['role', user.role],
+    ['state', user.disabled ? style.red('disabled') : 'enabled'],
+    ['2FA', user.otpEnrolled ? 'enrolled' : style.yellow('pending')],
+    ['created', user.createdAt ?? '-'],
+    ['updated', user.updatedAt ?? '-'],
+    ['last login', user.lastLoginAt ?? 'never'],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  for (const [label, value] of rows) {
+    rt.output.data(`${style.bold(`${label}:`.padEnd(width + 1))} ${value}`);
+  }
+}
+
+/**
+ * Shows a TOTP enrollment: the QR code (on a terminal or with --qr), and the
+ * secret and URI as text, always. The QR and text go to standard output, as
+ * they are the command's data.
+ */
+export async function printEnrollment(rt: Runtime, enrollment: { username: string | null; secret: string; otpauthUri: string }): Promise<void> {
+  const style = rt.output.out;
+  rt.output.data('');
+  rt.output.data(`Scan this with an authenticator app to enroll ${enrollment.username ?? 'the user'}:`);
+  if (rt.drawQr) {
+    rt.output.data('');
+    rt.output.data(await renderQr(enrollment.otpauthUri, Boolean(rt.flags.qrInvert)));
+    rt.output.data('');
+  }
+  rt.output.data(`${style.bold('Secret:')} ${enrollment.secret.match(/.{1,4}/g)!.join(' ')}`);
+  rt.output.data(`${style.bold('URI:')}    ${enrollment.otpauthUri}`);
+  if (rt.drawQr && !rt.flags.qrInvert) {
+    rt.output.message(rt.output.err.dim('If the code does not scan on a light background, run again with --qr-invert.'));
+  }
+}
+
+export function printRecoveryCodes(rt: Runtime, codes: string[]): void {
+  rt.output.data('');
+  rt.output.data(rt.output.out.bold('Recovery codes (each works once; store them safely, they are not shown again):'));
+  for (const code of codes) {
+    rt.output.data(`  ${code}`);
+  }
+}

@@ -1,0 +1,73 @@
+// What a command gets: parsed global flags, output, prompter, and the store,
+// context and logged-in user, each made on first use.
+
+import { join, resolve } from 'node:path';
+import envPaths from 'env-paths';
+import type { CoreContext } from '../core/context.js';
+import { AuthError } from '../core/errors.js';
+import { parseBcryptCost } from '../core/passwords.js';
+import { authenticate, type Actor } from '../core/sessions.js';
+import { resolveIssuer } from '../core/totp.js';
+import type { Store } from '../store/store.js';
+import { Output } from './output.js';
+import { createPrompter, type Prompter } from './prompts.js';
+import { readSessionToken } from './session-file.js';
+
+export interface GlobalFlags {
+  db?: string;
+  json?: boolean;
+  /** false with --no-input. */
+  input?: boolean;
+  /** false with --no-color. */
+  color?: boolean;
+  qr?: boolean;
+  qrInvert?: boolean;
+}
+
+export class Runtime {
+  readonly flags: GlobalFlags;
+  readonly output: Output;
+  readonly prompter: Prompter;
+  readonly storePath: string;
+  private store: Store | undefined;
+  private context: CoreContext | undefined;
+
+  constructor(flags: GlobalFlags) {
+    this.flags = flags;
+    this.output = new Output({ json: Boolean(flags.json), color: flags.color !== false });
+    this.prompter = createPrompter(flags.input !== false);
+    this.storePath = resolve(flags.db ?? (process.env.TWOFA_DB || join(envPaths('twofa', { suffix: '' }).data, 'twofa.db')));
+  }
+
+  /** Opens the store (migrating it) and returns the core context. */
+  async core(): Promise<CoreContext> {
+    if (this.context) {
+      return this.context;
+    }
+    const bcryptCost = parseBcryptCost(process.env.TWOFA_BCRYPT_COST);
+    const issuer = resolveIssuer(process.env.TWOFA_ISSUER);
+    const { openStore } = await import('../store/store.js');
+    this.store = await openStore(this.storePath);
+    this.context = { store: this.store, bcryptCost, issuer, now: () => new Date() };
+    return this.context;
+  }
+
+  /** Returns the logged-in user of this store, checked against the store now. */
+  async actor(): Promise<Actor> {
+    const token = readSessionToken(this.storePath);
+    if (token === null) {
+      throw new AuthError(`not logged in to ${this.storePath}; run "twofa login"`, 'not_logged_in');
+    }
+    const ctx = await this.core();
+    return authenticate(ctx.store, token, ctx.now());
+  }
+
+  /** Tells whether the QR code should be drawn: on a terminal, or with --qr; never in JSON. */
+  get drawQr(): boolean {
+    return !this.output.json && (Boolean(this.flags.qr) || this.output.stdoutIsTerminal);
+  }
+
+  async close(): Promise<void> {
+    await this.store?.close();
+  }
+}
