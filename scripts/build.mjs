@@ -2,11 +2,9 @@
 // type-checks and compiles src/ and test/ into build/ for the test runner.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const withTests = process.argv.includes('--with-tests');
-
-rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: { cli: 'src/cli/main.ts' },
@@ -36,6 +34,5 @@ await build({
 });
 
 if (withTests) {
-  rmSync('build', { recursive: true, force: true });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }

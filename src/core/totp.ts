@@ -78,14 +78,23 @@ export function checkTotpCode(options: TotpCheckOptions): TotpCheckResult {
   return result.valid && 'timeStep' in result ? { valid: true, step: result.timeStep } : { valid: false };
 }
 
-/** Computes the code for a secret at a time; used by tests and fixtures. */
-export function generateTotpCode(secret: string, nowSeconds: number): string {
+export interface TotpComputeOptions {
+  /** Base32 text, or the raw key bytes. */
+  secret: string | Uint8Array;
+  nowSeconds: number;
+  /** twofa enrolls only SHA-1 with 6 digits; the others serve the RFC 6238 vectors. */
+  algorithm?: 'sha1' | 'sha256' | 'sha512';
+  digits?: 6 | 8;
+}
+
+/** Computes the code for a secret at a time. */
+export function computeTotpCode(options: TotpComputeOptions): string {
   return generateSync({
-    secret: decodeSecret(secret),
-    epoch: Math.floor(nowSeconds),
+    secret: typeof options.secret === 'string' ? decodeSecret(options.secret) : options.secret,
+    epoch: Math.floor(options.nowSeconds),
     period: TOTP_PERIOD_SECONDS,
-    digits: TOTP_DIGITS,
-    algorithm: 'sha1',
+    digits: options.digits ?? TOTP_DIGITS,
+    algorithm: options.algorithm ?? 'sha1',
     guardrails,
   });
 }
