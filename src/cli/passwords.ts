@@ -22,7 +22,11 @@ let stdinLines: Promise<string[]> | undefined;
  * Reads the password of the current user or of a login. With `confirm`, a
  * prompt asks twice, for a password that is being set.
  */
-export async function readPassword(flags: PasswordFlags, prompter: Prompter, options: { message: string; confirm: boolean }): Promise<string> {
+export async function readPassword(
+  flags: PasswordFlags,
+  prompter: Prompter,
+  options: { message: string; confirm: boolean; otherSource?: string },
+): Promise<string> {
   if (flags.passwordStdin) {
     return requireNonEmpty(await readStdinLine(0), '--password-stdin');
   }
@@ -33,7 +37,8 @@ export async function readPassword(flags: PasswordFlags, prompter: Prompter, opt
     return requireNonEmpty(process.env.TWOFA_PASSWORD, 'TWOFA_PASSWORD');
   }
   if (!prompter.interactive) {
-    throw new InputError(`missing password: give ${SOURCES_HINT}, or run in a terminal to be asked`, 'missing_value');
+    const sources = options.otherSource ? `${SOURCES_HINT}, ${options.otherSource}` : SOURCES_HINT;
+    throw new InputError(`missing password: give ${sources}, or run in a terminal to be asked`, 'missing_value');
   }
   return options.confirm ? promptTwice(prompter, options.message, SOURCES_HINT) : prompter.secret({ message: options.message, flag: SOURCES_HINT });
 }

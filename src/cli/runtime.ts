@@ -29,6 +29,8 @@ export class Runtime {
   readonly output: Output;
   readonly prompter: Prompter;
   readonly storePath: string;
+  /** Set by init-admin, the one command that may create a store. */
+  createStore = false;
   private store: Store | undefined;
   private context: CoreContext | undefined;
 
@@ -47,7 +49,7 @@ export class Runtime {
     const bcryptCost = parseBcryptCost(process.env.TWOFA_BCRYPT_COST);
     const issuer = resolveIssuer(process.env.TWOFA_ISSUER);
     const { openStore } = await import('../store/store.js');
-    this.store = await openStore(this.storePath);
+    this.store = await openStore(this.storePath, { create: this.createStore });
     this.context = { store: this.store, bcryptCost, issuer, now: () => new Date() };
     return this.context;
   }

@@ -85,12 +85,7 @@ export async function authenticate(store: Store, token: string, now: Date): Prom
   }
 
   if (nowMs - Date.parse(session.last_used_at) >= SESSION_TOUCH_INTERVAL_SECONDS * 1000) {
-    await store.db
-      .updateTable('sessions')
-      .set({ last_used_at: now.toISOString() })
-      .where('id', '=', session.id)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await touchSession(store, session.id, now);
   }
   return { user, sessionId: session.id };
 }
@@ -138,6 +133,25 @@ export async function revokeUserSessions(
   }
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Records the last use of a session. A read-only store still serves reads:
+ * the idle time then counts from the last recorded use.
+ */
+async function touchSession(store: Store, sessionId: number, now: Date): Promise<void> {
+  try {
+    await store.db
+      .updateTable('sessions')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  } catch (error) {
+    if (!String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_READONLY')) {
+      throw error;
+    }
+  }
 }
 
 export function hashToken(token: string): string {

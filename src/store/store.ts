@@ -22,13 +22,15 @@ export interface Store {
 const MIGRATION_TABLE = 'kysely_migration';
 
 /**
- * Opens (and creates, when missing) the store at path and migrates it to the
- * latest schema. A folder, a file that is not SQLite, and a store of a newer
- * schema are rejected with StoreError.
+ * Opens the store at path and migrates it to the latest schema. A missing
+ * store is created only with `create` (for init-admin), so a mistyped path
+ * is reported instead of silently starting an empty store. A folder, a file
+ * that is not SQLite, and a store of a newer schema are rejected with
+ * StoreError.
  */
-export async function openStore(path: string): Promise<Store> {
+export async function openStore(path: string, options: { create?: boolean } = {}): Promise<Store> {
   const absolutePath = resolve(path);
-  prepareStoreFile(absolutePath);
+  prepareStoreFile(absolutePath, options.create ?? false);
 
   let sqlite: BetterSqlite3.Database;
   try {
@@ -70,7 +72,7 @@ export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<Databas
   });
 }
 
-function prepareStoreFile(path: string): void {
+function prepareStoreFile(path: string, create: boolean): void {
   let isNew = false;
   try {
     const stats = statSync(path);
@@ -84,6 +86,12 @@ function prepareStoreFile(path: string): void {
     isNew = true;
   }
 
+  if (isNew && !create) {
+    throw new StoreError(
+      `no store at ${path}; create one with "twofa init-admin", or give the right path with --db or TWOFA_DB`,
+      'store_missing',
+    );
+  }
   if (isNew) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {

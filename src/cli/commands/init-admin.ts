@@ -18,6 +18,7 @@ export async function runInitAdmin(rt: Runtime, flags: ProfileFlags & PasswordFl
     profile.username,
   );
 
+  rt.createStore = true;
   const ctx = await rt.core();
   const enrollment = await initAdmin(ctx, { ...profile, password });
   rt.output.message(rt.output.err.green(`Created admin ${profile.username} (id ${enrollment.user.id}).`));

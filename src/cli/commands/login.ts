@@ -1,5 +1,6 @@
 // twofa login and twofa logout.
 
+import { existsSync } from 'node:fs';
 import { DEFAULT_SESSION_TTL_SECONDS } from '../../core/constants.js';
 import { AuthError, InputError, TwofaError } from '../../core/errors.js';
 import { checkPassword, completeLogin, type LoginResult, type PasswordCheck, type SecondFactor } from '../../core/login.js';
@@ -56,7 +57,10 @@ export async function runLogout(rt: Runtime): Promise<void> {
     }
   }
 
-  const revoked = token !== null && (await revokeSessionByToken((await rt.core()).store, token, new Date()));
+  let revoked = false;
+  if (token !== null && existsSync(rt.storePath)) {
+    revoked = await revokeSessionByToken((await rt.core()).store, token, new Date());
+  }
   await writeSessionToken(rt.storePath, null);
   rt.output.message(revoked ? 'Logged out.' : 'Not logged in; nothing to do.');
   rt.output.result({ loggedOut: true, sessionRevoked: revoked });

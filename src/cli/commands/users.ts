@@ -62,7 +62,7 @@ export async function runCreate(rt: Runtime, flags: CreateFlags): Promise<void> 
   const profile = await askProfile(rt, flags);
   const plainPassword = flags.randomPassword
     ? generateRandomPassword()
-    : await readPassword(flags, rt.prompter, { message: `Password for ${profile.username}`, confirm: true });
+    : await readPassword(flags, rt.prompter, { message: `Password for ${profile.username}`, confirm: true, otherSource: '--random-password' });
   const password = await validateNewPassword(plainPassword, profile.username);
 
   const enrollment = await createUser(await rt.core(), actor, { ...profile, role, password });
