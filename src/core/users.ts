@@ -380,7 +380,7 @@ async function requireAdminRemains(trx: Kysely<Database>, target: UserRow, chang
     .where('id', '!=', target.id)
     .executeTakeFirst();
   if (!other) {
-    throw new ConflictError(`refused: ${target.username ?? target.id} is the last enabled admin; make another admin first`, 'last_admin');
+    throw new ConflictError(`cannot change ${target.username ?? target.id}: no enabled admin would remain; make another admin first`, 'last_admin');
   }
 }
 

@@ -120,9 +120,15 @@ export async function runList(rt: Runtime, flags: ListFlags): Promise<void> {
   if (flags.disabled && flags.enabled) {
     throw new InputError('give either --disabled or --enabled, not both', 'usage');
   }
+  let disabled: boolean | null = null;
+  if (flags.disabled) {
+    disabled = true;
+  } else if (flags.enabled) {
+    disabled = false;
+  }
   const options = {
     role: flags.role === undefined ? null : validateRole(flags.role),
-    disabled: flags.disabled ? true : flags.enabled ? false : null,
+    disabled,
     search: flags.search ?? null,
     limit: parseListLimit(flags.limit),
     afterId: flags.after === undefined ? null : parseCount(flags.after, '--after'),
