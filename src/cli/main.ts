@@ -191,7 +191,8 @@ async function reportError(error: unknown, rt: Runtime | null, flags: GlobalFlag
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
       return EXIT_SUCCESS;
     }
-    const message = `${error.message.replace(/^error: /, '')}; see "twofa --help"`;
+    // Commander puts its "Did you mean" hint on a second line.
+    const message = `${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; see "twofa --help"`;
     printPlainError(flags, 'usage', message);
     return EXIT_USAGE;
   }

@@ -10,9 +10,41 @@ export interface Prompter {
   secret(options: { message: string; flag: string }): Promise<string>;
 }
 
-/** Builds the prompter; `allowed` is false with --no-input. */
-export function createPrompter(allowed: boolean): Prompter {
+/**
+ * Unstyled prompt theme. Inquirer styles prompts with node:util styleText,
+ * which (in Node 20.20) decides from standard output and the environment
+ * (NO_COLOR, TERM), so it misses --no-color and a redirected standard error.
+ */
+const plainStyle = {
+  answer: (text: string) => text,
+  message: (text: string) => text,
+  error: (text: string) => `> ${text}`,
+  defaultAnswer: (text: string) => `(${text})`,
+  help: (text: string) => text,
+  highlight: (text: string) => text,
+  key: (text: string) => `<${text}>`,
+};
+const plainTheme = {
+  prefix: { idle: '?', done: '✔' },
+  spinner: { frames: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] },
+  style: plainStyle,
+};
+const plainPasswordTheme = {
+  ...plainTheme,
+  style: {
+    ...plainStyle,
+    keysHelpTip: (keys: Array<[key: string, action: string]>) => keys.map(([key, action]) => `${key} ${action}`).join(' • '),
+  },
+};
+
+/**
+ * Builds the prompter; `allowed` is false with --no-input and `color` is
+ * false with --no-color. Prompts go to standard error, so they are coloured
+ * only when it is a terminal, and never with NO_COLOR or TERM=dumb.
+ */
+export function createPrompter(allowed: boolean, color = true): Prompter {
   const interactive = allowed && Boolean(process.stdin.isTTY);
+  const plain = !color || Boolean(process.env.NO_COLOR) || process.env.TERM === 'dumb' || !process.stderr.isTTY;
 
   return {
     interactive,
@@ -28,6 +60,7 @@ export function createPrompter(allowed: boolean): Prompter {
             message,
             required,
             validate: (value: string) => (validate ? validate(value.trim()) : true),
+            ...(plain ? { theme: plainTheme } : {}),
           },
           { output: process.stderr },
         ),
@@ -40,7 +73,15 @@ export function createPrompter(allowed: boolean): Prompter {
       }
       const { password } = await import('@inquirer/prompts');
       return ask(() =>
-        password({ message, mask: '*', validate: (value: string) => (value === '' ? 'a value is required' : true) }, { output: process.stderr }),
+        password(
+          {
+            message,
+            mask: '*',
+            validate: (value: string) => (value === '' ? 'a value is required' : true),
+            ...(plain ? { theme: plainPasswordTheme } : {}),
+          },
+          { output: process.stderr },
+        ),
       );
     },
   };

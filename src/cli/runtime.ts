@@ -37,7 +37,7 @@ export class Runtime {
   constructor(flags: GlobalFlags) {
     this.flags = flags;
     this.output = new Output({ json: Boolean(flags.json), color: flags.color !== false });
-    this.prompter = createPrompter(flags.input !== false);
+    this.prompter = createPrompter(flags.input !== false, flags.color !== false);
     this.storePath = resolve(flags.db ?? (process.env.TWOFA_DB || join(envPaths('twofa', { suffix: '' }).data, 'twofa.db')));
   }
 

@@ -74,14 +74,18 @@ export async function hashPassword(password: string, cost: number): Promise<stri
 
 /**
  * Compares a password with a stored hash. With no hash (unknown user or a row
- * without one), it compares against a dummy hash of the same cost, so both
- * cases take about as long as a real check. Returns false for either.
+ * without one) or a password over 72 bytes, it compares against a dummy hash
+ * of the same cost, so every case takes about as long as a real check, and
+ * returns false.
  */
 export async function verifyPassword(password: string, hash: string | null, cost: number): Promise<boolean> {
   const bcrypt = await loadBcrypt();
   const normalized = password.normalize('NFC');
 
-  if (hash === null || !isBcryptHash(hash)) {
+  // bcrypt would compare only the first 72 bytes, so a longer password that
+  // starts like the right one would pass; such a password is never right.
+  const tooLong = Buffer.byteLength(normalized, 'utf8') > MAX_PASSWORD_BYTES;
+  if (hash === null || !isBcryptHash(hash) || tooLong) {
     await bcrypt.compare(normalized, dummyHash(cost));
     return false;
   }

@@ -6,7 +6,7 @@ import type { Database, UsersTable } from '../store/schema.js';
 import { writeTransaction } from '../store/store.js';
 import { recordAuditEvent, type AuditParty } from './audit.js';
 import type { CoreContext } from './context.js';
-import { ConflictError, InputError, NotFoundError, PermissionError } from './errors.js';
+import { AuthError, ConflictError, InputError, NotFoundError, PermissionError } from './errors.js';
 import { hashPassword, validateNewPassword, verifyPassword } from './passwords.js';
 import {
   describeRef,
@@ -21,7 +21,7 @@ import {
 } from './records.js';
 import { issueRecoveryCodes } from './recovery.js';
 import { revokeUserSessions, type Actor } from './sessions.js';
-import { buildOtpauthUri, createTotpSecret } from './totp.js';
+import { buildOtpauthUri, checkTotpCode, createTotpSecret } from './totp.js';
 import { validateEmail, validateFullName, validateRole, validateUsername, type Role, type UserRef } from './validation.js';
 
 /** A new user's fields as given; createUser and initAdmin validate them. */
@@ -69,20 +69,50 @@ export interface UpdateResult {
   recoveryCodes: string[] | null;
 }
 
+/** Throws ConflictError when the store has an admin already. */
+export async function requireNoAdmin(ctx: CoreContext): Promise<void> {
+  const admin = await ctx.store.db.selectFrom('users').select('id').where('role', '=', 'admin').executeTakeFirst();
+  if (admin) {
+    throw new ConflictError('this store already has an admin; log in as that admin and use "twofa users create"', 'admin_exists');
+  }
+}
+
 /**
- * Creates the first admin of a store that has none, with a new TOTP secret
- * pending enrollment. Throws ConflictError when an admin exists.
+ * Creates the first admin of a store that has none. Without `shown`, the
+ * admin gets a new secret pending enrollment. `shown` is a secret already
+ * shown to the person: alone it is kept pending; with the first code from
+ * their app, the enrollment is confirmed in the same transaction and
+ * recovery codes are issued, and a wrong code throws AuthError and writes
+ * nothing.
  */
-export async function initAdmin(ctx: CoreContext, input: Omit<NewUserInput, 'role'>): Promise<Enrollment> {
+export async function initAdmin(
+  ctx: CoreContext,
+  input: Omit<NewUserInput, 'role'>,
+  shown?: { secret: string; code: string | null },
+): Promise<Enrollment & { recoveryCodes: string[] | null }> {
   const valid = await validateNewUser({ ...input, role: 'admin' });
   const hashedPassword = await hashPassword(valid.password, ctx.bcryptCost);
 
   return writeTransaction(ctx.store, async (trx) => {
-    const admin = await trx.selectFrom('users').select('id').where('role', '=', 'admin').executeTakeFirst();
-    if (admin) {
-      throw new ConflictError('this store already has an admin; log in as that admin and use "twofa users create"', 'admin_exists');
+    await requireNoAdmin({ ...ctx, store: { ...ctx.store, db: trx } });
+    const fields = { ...valid, hashedPassword, actor: null };
+    if (!shown || shown.code === null) {
+      const enrollment = await insertUser(ctx, trx, shown ? { ...fields, secret: shown.secret } : fields);
+      return { ...enrollment, recoveryCodes: null };
     }
-    return insertUser(ctx, trx, { ...valid, hashedPassword, actor: null });
+
+    const now = ctx.now();
+    const check = checkTotpCode({ secret: shown.secret, code: shown.code, nowSeconds: now.getTime() / 1000 });
+    if (!check.valid) {
+      throw new AuthError('invalid code: it does not match the secret at the current time; check the clock of the device', 'invalid_code');
+    }
+    const enrollment = await insertUser(ctx, trx, { ...fields, secret: shown.secret, confirmedStep: check.step });
+    const nowIso = now.toISOString();
+    const party = partyOf(enrollment.user);
+    await recordAuditEvent(trx, { action: 'otp.enrolled', nowIso, actor: party, target: party });
+    const recoveryCodes = await issueRecoveryCodes(trx, enrollment.user.id, nowIso);
+    await recordAuditEvent(trx, { action: 'recovery_codes.issued', nowIso, actor: party, target: party, detail: { count: recoveryCodes.length } });
+    return { ...enrollment, recoveryCodes };
   });
 }
 
@@ -167,6 +197,10 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
     ...(typeof given.fullName === 'string' ? { fullName: validateFullName(given.fullName) } : {}),
     ...(given.role !== undefined ? { role: validateRole(given.role) } : {}),
   };
+  // A plain user learns nothing about other accounts, not even whether they exist.
+  if (ref !== null && roleOf(actor.user) !== 'admin' && !refersTo(ref, actor.user)) {
+    throw new PermissionError('only admins can change other users; you may change only your own account');
+  }
   const target = ref === null ? actor.user : await findUserRow(ctx.store.db, ref);
   if (!target) {
     throw new NotFoundError(`user ${describeRef(ref as UserRef)} not found; list users with "twofa users list"`);
@@ -177,7 +211,7 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
   if (changes.newPassword !== undefined && isSelf) {
     const matches = await verifyPassword(changes.currentPassword ?? '', actor.user.hashed_password, ctx.bcryptCost);
     if (!matches) {
-      throw new PermissionError('current password is wrong; the password was not changed');
+      throw new AuthError('current password is wrong; the password was not changed', 'wrong_password');
     }
   }
   const newPassword = changes.newPassword === undefined ? null : await validateNewPassword(changes.newPassword, target.username);
@@ -209,7 +243,13 @@ async function validateNewUser(input: NewUserInput): Promise<NewUserInput> {
 async function insertUser(
   ctx: CoreContext,
   trx: Kysely<Database>,
-  input: Omit<NewUserInput, 'password'> & { hashedPassword: string; actor: AuditParty | null },
+  input: Omit<NewUserInput, 'password'> & {
+    hashedPassword: string;
+    actor: AuditParty | null;
+    /** A secret already shown to the person, and the step of their first code. */
+    secret?: string;
+    confirmedStep?: number;
+  },
 ): Promise<Enrollment> {
   await requireUniqueUsername(trx, input.username, null);
   if (input.email !== null) {
@@ -217,7 +257,8 @@ async function insertUser(
   }
 
   const nowIso = ctx.now().toISOString();
-  const secret = createTotpSecret();
+  const secret = input.secret ?? createTotpSecret();
+  const confirmed = input.confirmedStep !== undefined;
   const inserted = await trx
     .insertInto('users')
     .values({
@@ -228,7 +269,8 @@ async function insertUser(
       otp_secret: secret,
       disabled: 0,
       role: input.role,
-      otp_pending: 1,
+      otp_pending: confirmed ? 0 : 1,
+      last_totp_step: input.confirmedStep ?? null,
       created_at: nowIso,
       updated_at: nowIso,
     })
@@ -330,8 +372,14 @@ async function applyChanges(
 }
 
 function requireSomeChange(changes: UserChanges): void {
-  const given = Object.entries(changes).filter(([key, value]) => key !== 'currentPassword' && value !== undefined && value !== false);
-  if (given.length === 0) {
+  const given =
+    changes.email !== undefined ||
+    changes.fullName !== undefined ||
+    changes.role !== undefined ||
+    changes.disabled !== undefined ||
+    changes.newPassword !== undefined ||
+    Boolean(changes.newRecoveryCodes || changes.resetOtp || changes.unlock);
+  if (!given) {
     throw new InputError(
       'nothing to update: give at least one of --email, --full-name, --change-password, --new-recovery-codes, --role, --disable, --enable, --reset-otp, --unlock',
       'usage',
@@ -426,6 +474,10 @@ async function requireUniqueEmail(trx: Kysely<Database>, email: string, exceptId
   if (await query.executeTakeFirst()) {
     throw new ConflictError(`email "${email}" is taken by another user; use another address`, 'email_taken');
   }
+}
+
+function refersTo(ref: UserRef, user: UserRow): boolean {
+  return 'id' in ref ? ref.id === user.id : ref.username.toLowerCase() === (user.username ?? '').toLowerCase();
 }
 
 function partyOf(user: { id: number; username: string | null }): AuditParty {

@@ -26,7 +26,10 @@ export function translateStoreError(error: unknown, path: string): unknown {
     return new StoreError(`${path} is not a SQLite database; give the path of a twofa store with --db or TWOFA_DB`, 'store_invalid');
   }
   if (code.startsWith('SQLITE_CANTOPEN')) {
-    return new StoreError(`cannot open store ${path}; check that its folder exists and is readable`, 'store_unreadable');
+    return new StoreError(
+      `cannot open store ${path}; check that the file and its folder are readable and writable, since SQLite creates its -wal and -shm files beside it`,
+      'store_unreadable',
+    );
   }
   if (code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError(`store ${path} is damaged (${error.message}); restore it from a backup`, 'store_corrupt');

@@ -1,9 +1,11 @@
 // twofa init-admin: creates the first admin of a store and shows the
-// enrollment. In a terminal, the first code confirms it at once.
+// enrollment. In a terminal, the admin is written only once the first code
+// confirms it (or after three wrong codes, pending), so Ctrl-C at any
+// prompt leaves no user behind.
 
-import { confirmEnrollment } from '../../core/login.js';
+import { checkTotpCode, buildOtpauthUri, createTotpSecret } from '../../core/totp.js';
 import { validateNewPassword } from '../../core/passwords.js';
-import { initAdmin } from '../../core/users.js';
+import { initAdmin, requireNoAdmin } from '../../core/users.js';
 import { readPassword, type PasswordFlags } from '../passwords.js';
 import { printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
@@ -20,40 +22,49 @@ export async function runInitAdmin(rt: Runtime, flags: ProfileFlags & PasswordFl
 
   rt.createStore = true;
   const ctx = await rt.core();
-  const enrollment = await initAdmin(ctx, { ...profile, password });
-  rt.output.message(rt.output.err.green(`Created admin ${profile.username} (id ${enrollment.user.id}).`));
+  await requireNoAdmin(ctx);
 
-  let recoveryCodes: string[] | null = null;
-  if (!rt.output.json) {
-    printUser(rt, enrollment.user);
-    await printEnrollment(rt, { username: profile.username, secret: enrollment.secret, otpauthUri: enrollment.otpauthUri });
-  }
-
+  let shown: { secret: string; code: string | null } | undefined;
   if (rt.prompter.interactive) {
-    for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS && recoveryCodes === null; attempt += 1) {
-      const code = await rt.prompter.text({ message: 'Code from the app, to confirm', flag: '--otp' });
-      recoveryCodes = await confirmEnrollment(ctx, { userId: enrollment.user.id, code });
-      if (recoveryCodes === null) {
-        rt.output.message(rt.output.err.yellow(attempt < CONFIRM_ATTEMPTS ? 'That code is not valid; check the app and try again.' : 'That code is not valid either.'));
-      }
-    }
-    if (recoveryCodes === null) {
-      rt.output.message('Enrollment stays pending: the first login with a code from the app confirms it.');
-    }
-  } else if (!rt.output.json) {
-    rt.output.message('Enrollment is pending: the first "twofa login" with a code from the app confirms it.');
+    const secret = createTotpSecret();
+    await printEnrollment(rt, { username: profile.username, secret, otpauthUri: buildOtpauthUri({ issuer: ctx.issuer, username: profile.username, secret }) });
+    // After three wrong codes the admin is still created, pending, with the
+    // secret the person scanned already.
+    shown = { secret, code: await askFirstCode(rt, secret) };
   }
 
-  if (recoveryCodes !== null && !rt.output.json) {
-    rt.output.message(rt.output.err.green('Enrollment confirmed.'));
-    printRecoveryCodes(rt, recoveryCodes);
+  const result = await initAdmin(ctx, { ...profile, password }, shown);
+  rt.output.message(rt.output.err.green(`Created admin ${profile.username} (id ${result.user.id}).`));
+
+  if (!rt.output.json) {
+    printUser(rt, result.user);
+    if (!rt.prompter.interactive) {
+      await printEnrollment(rt, { username: profile.username, secret: result.secret, otpauthUri: result.otpauthUri });
+    }
+    if (result.recoveryCodes !== null) {
+      rt.output.message(rt.output.err.green('Enrollment confirmed.'));
+      printRecoveryCodes(rt, result.recoveryCodes);
+    } else {
+      rt.output.message('Enrollment is pending: the first "twofa login" with a code from the app confirms it.');
+    }
   }
 
-  const user = recoveryCodes === null ? enrollment.user : { ...enrollment.user, otpEnrolled: true };
   rt.output.result({
-    user,
-    otpauthUri: enrollment.otpauthUri,
-    secret: enrollment.secret,
-    ...(recoveryCodes !== null ? { recoveryCodes } : {}),
+    user: result.user,
+    otpauthUri: result.otpauthUri,
+    secret: result.secret,
+    ...(result.recoveryCodes !== null ? { recoveryCodes: result.recoveryCodes } : {}),
   });
+}
+
+/** Asks for the first code up to three times; returns null when none matched. */
+async function askFirstCode(rt: Runtime, secret: string): Promise<string | null> {
+  for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt += 1) {
+    const code = await rt.prompter.text({ message: 'Code from the app, to confirm', flag: '--otp' });
+    if (checkTotpCode({ secret, code, nowSeconds: Date.now() / 1000 }).valid) {
+      return code;
+    }
+    rt.output.message(rt.output.err.yellow(attempt < CONFIRM_ATTEMPTS ? 'That code is not valid; check the app and try again.' : 'That code is not valid either.'));
+  }
+  return null;
 }
