@@ -27,7 +27,7 @@ export function translateStoreError(error: unknown, path: string): unknown {
   }
   if (code.startsWith('SQLITE_CANTOPEN')) {
     return new StoreError(
-      `cannot open store ${path}; check that the file and its folder are readable and writable, since SQLite creates its -wal and -shm files beside it`,
+      `cannot open store ${path}: SQLite needs to create its -wal and -shm files beside it, which fails in a read-only folder; check that the file and its folder are readable and writable`,
       'store_unreadable',
     );
   }
