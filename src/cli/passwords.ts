@@ -16,7 +16,7 @@ export interface PasswordFlags {
 const SOURCES_HINT = '--password-stdin, --password-file FILE or TWOFA_PASSWORD';
 const NEW_SOURCES_HINT = '--new-password-stdin, --new-password-file FILE or TWOFA_NEW_PASSWORD';
 
-let stdinLines: Promise<string[]> | undefined;
+let stdinText: { text: string; ended: boolean } | undefined;
 
 /**
  * Reads the password of the current user or of a login. With `confirm`, a
@@ -82,16 +82,54 @@ function readFirstLine(path: string, flag: string): string {
   return requireNonEmpty(firstLine(text), `${flag} "${path}"`);
 }
 
+/**
+ * Returns line `index` of standard input, reading only as far as needed, so
+ * a writer that keeps the pipe open after the password does not stall twofa.
+ */
 async function readStdinLine(index: number): Promise<string> {
-  stdinLines ??= (async () => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    for await (const chunk of process.stdin) {
-      text += chunk as string;
+  stdinText ??= { text: '', ended: false };
+  const buffer = stdinText;
+  while (!buffer.ended && buffer.text.split(/\r?\n/).length <= index + 1) {
+    const chunk = await readChunk();
+    if (chunk === null) {
+      buffer.ended = true;
+    } else {
+      buffer.text += chunk;
     }
-    return text.split(/\r?\n/);
-  })();
-  return (await stdinLines)[index] ?? '';
+  }
+  return buffer.text.split(/\r?\n/)[index] ?? '';
+}
+
+function readChunk(): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    const cleanUp = () => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onError);
+      stdin.pause();
+    };
+    const onData = (chunk: Buffer | string) => {
+      cleanUp();
+      resolve(chunk.toString());
+    };
+    const onEnd = () => {
+      cleanUp();
+      resolve(null);
+    };
+    const onError = (error: Error) => {
+      cleanUp();
+      reject(error);
+    };
+    if (stdin.readableEnded) {
+      resolve(null);
+      return;
+    }
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', onError);
+    stdin.resume();
+  });
 }
 
 function firstLine(text: string): string {
