@@ -192,7 +192,8 @@ async function reportError(error: unknown, rt: Runtime | null, flags: GlobalFlag
       return EXIT_SUCCESS;
     }
     // Commander puts its "Did you mean" hint on a second line.
-    const message = `${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; see "twofa --help"`;
+    const detail = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+    const message = `${detail}; see "twofa --help"`;
     printPlainError(flags, 'usage', message);
     return EXIT_USAGE;
   }

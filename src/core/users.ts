@@ -302,7 +302,7 @@ async function applyChanges(
   const isSelf = target.id === actor.user.id;
   const values: Updateable<UsersTable> = {};
   const changedFields: string[] = [];
-  let revokeReason: string | null = null;
+  const revokeReasons: string[] = [];
 
   if (changes.email !== undefined && changes.email !== target.email) {
     if (changes.email !== null) {
@@ -317,24 +317,24 @@ async function applyChanges(
   }
   if (changes.role !== undefined && changes.role !== roleOf(target)) {
     values.role = changes.role;
-    revokeReason = 'role changed';
+    revokeReasons.push('role changed');
     await recordAuditEvent(trx, { action: 'user.role_changed', nowIso, actor: actorParty, target: targetParty, detail: { from: roleOf(target), to: changes.role } });
   }
   if (changes.disabled !== undefined && changes.disabled !== isDisabled(target)) {
     values.disabled = changes.disabled ? 1 : 0;
     if (changes.disabled) {
-      revokeReason = 'disabled';
+      revokeReasons.push('disabled');
     }
     await recordAuditEvent(trx, { action: changes.disabled ? 'user.disabled' : 'user.enabled', nowIso, actor: actorParty, target: targetParty });
   }
   if (newHash !== null) {
     values.hashed_password = newHash;
-    revokeReason ??= 'password changed';
+    revokeReasons.push('password changed');
     await recordAuditEvent(trx, { action: 'user.password_changed', nowIso, actor: actorParty, target: targetParty });
   }
   if (changes.resetOtp) {
     Object.assign(values, { otp_secret: createTotpSecret(), otp_pending: 1, last_totp_step: null });
-    revokeReason ??= 'TOTP reset';
+    revokeReasons.push('TOTP reset');
     await trx.deleteFrom('recovery_codes').where('user_id', '=', target.id).execute();
     await recordAuditEvent(trx, { action: 'otp.reset', nowIso, actor: actorParty, target: targetParty });
   }
@@ -351,13 +351,20 @@ async function applyChanges(
     await recordAuditEvent(trx, { action: 'user.updated', nowIso, actor: actorParty, target: targetParty, detail: { fields: changedFields } });
   }
 
-  if (revokeReason !== null) {
-    // A password change keeps the session that made it; other changes end
-    // every session of the target, the actor's own included.
-    const keepSessionId = revokeReason === 'password changed' && isSelf ? actor.sessionId : undefined;
+  if (revokeReasons.length > 0) {
+    // A password change alone keeps the session that made it; any other
+    // reason ends every session of the target, the actor's own included.
+    const passwordOnly = revokeReasons.length === 1 && revokeReasons[0] === 'password changed';
+    const keepSessionId = passwordOnly && isSelf ? actor.sessionId : undefined;
     const count = await revokeUserSessions(trx, { userId: target.id, nowIso, ...(keepSessionId !== undefined ? { keepSessionId } : {}) });
     if (count > 0) {
-      await recordAuditEvent(trx, { action: 'sessions.revoked', nowIso, actor: actorParty, target: targetParty, detail: { count, reason: revokeReason } });
+      await recordAuditEvent(trx, {
+        action: 'sessions.revoked',
+        nowIso,
+        actor: actorParty,
+        target: targetParty,
+        detail: { count, reason: revokeReasons.join(', ') },
+      });
     }
   }
 
