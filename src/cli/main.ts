@@ -19,12 +19,18 @@ type Action = (rt: Runtime, ...args: any[]) => Promise<void>;
 
 const program = buildProgram();
 let exitCode = EXIT_SUCCESS;
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  exitCode = await reportError(error, null, program.opts<GlobalFlags>());
+// No top-level await: the bundle is CommonJS, so that bin/twofa can give V8
+// a code cache for it.
+void main();
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    exitCode = await reportError(error, null, program.opts<GlobalFlags>());
+  }
+  process.exit(exitCode);
 }
-process.exit(exitCode);
 
 function buildProgram(): Command {
   const root = new Command('twofa')

@@ -20,8 +20,11 @@ export const LOGIN_FAILED_MESSAGE = 'invalid username, password or code';
 /** Proof that the password was right, to finish the login with a code. */
 export interface PasswordCheck {
   user: UserRow;
-  /** A new hash at the configured cost when the stored one is weaker. */
-  upgradedHash: string | null;
+  /**
+   * The password (NFC) when the stored hash has a lower cost than the
+   * configured one, to hash again once the whole login has succeeded.
+   */
+  passwordToRehash: string | null;
   /** The otpauth URI when enrollment is pending, else null. */
   pendingEnrollmentUri: string | null;
   /** The secret when enrollment is pending, else null. */
@@ -59,10 +62,10 @@ export async function checkPassword(ctx: CoreContext, credentials: { username: s
     throw new AuthError(LOGIN_FAILED_MESSAGE, 'login_failed');
   }
 
+  // Hashing now would make a wrong code slower than a wrong password and so
+  // show that the password was right; it waits until the code is checked.
   const storedHash = user.hashed_password as string;
-  const upgradedHash = needsRehash(storedHash, ctx.bcryptCost)
-    ? await hashPassword(credentials.password.normalize('NFC'), ctx.bcryptCost)
-    : null;
+  const passwordToRehash = needsRehash(storedHash, ctx.bcryptCost) ? credentials.password.normalize('NFC') : null;
 
   if (user.otp_secret === null) {
     user = await giveSecret(ctx, user);
@@ -72,7 +75,7 @@ export async function checkPassword(ctx: CoreContext, credentials: { username: s
   const secret = user.otp_secret as string;
   return {
     user,
-    upgradedHash,
+    passwordToRehash,
     pendingEnrollmentUri: pending ? buildOtpauthUri({ issuer: ctx.issuer, username: user.username ?? String(user.id), secret }) : null,
     pendingSecret: pending ? secret : null,
   };
@@ -138,7 +141,6 @@ export async function completeLogin(
         failed_login_count: 0,
         failed_login_window_start: null,
         locked_until: null,
-        ...(check.upgradedHash ? { hashed_password: check.upgradedHash } : {}),
       })
       .where('id', '=', user.id)
       .execute();
@@ -150,7 +152,7 @@ export async function completeLogin(
       target: party,
       detail: {
         factor: 'recoveryCode' in options.factor ? 'recovery_code' : 'totp',
-        ...(check.upgradedHash ? { passwordRehashed: true } : {}),
+        ...(check.passwordToRehash !== null ? { passwordRehashed: true } : {}),
       },
     });
 
@@ -161,6 +163,9 @@ export async function completeLogin(
   if (!outcome.ok) {
     await recordFailure(ctx, check.user.id, outcome.reason);
     throw new AuthError(LOGIN_FAILED_MESSAGE, 'login_failed');
+  }
+  if (check.passwordToRehash !== null) {
+    await upgradeHash(ctx, check.user, check.passwordToRehash);
   }
   return { user: outcome.user, token: outcome.session.token, expiresAt: outcome.session.expiresAt, recoveryCodes: outcome.recoveryCodes };
 }
@@ -190,6 +195,19 @@ export async function confirmEnrollment(ctx: CoreContext, options: { userId: num
     const codes = await issueRecoveryCodes(trx, user.id, nowIso);
     await recordAuditEvent(trx, { action: 'recovery_codes.issued', nowIso, actor: party, target: party, detail: { count: codes.length } });
     return codes;
+  });
+}
+
+/** Stores a hash at the configured cost, unless the password changed meanwhile. */
+async function upgradeHash(ctx: CoreContext, user: UserRow, password: string): Promise<void> {
+  const hash = await hashPassword(password, ctx.bcryptCost);
+  await writeTransaction(ctx.store, async (trx) => {
+    await trx
+      .updateTable('users')
+      .set({ hashed_password: hash })
+      .where('id', '=', user.id)
+      .where('hashed_password', '=', user.hashed_password)
+      .execute();
   });
 }
 

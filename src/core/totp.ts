@@ -62,7 +62,13 @@ export function checkTotpCode(options: TotpCheckOptions): TotpCheckResult {
     return { valid: false };
   }
 
+  // otplib throws when afterTimeStep lies past the window, as it does once
+  // the clock has gone back; no code can pass then.
   const lastStep = options.lastStep ?? null;
+  const currentStep = Math.floor(options.nowSeconds / TOTP_PERIOD_SECONDS);
+  if (lastStep !== null && lastStep >= currentStep + TOTP_WINDOW_STEPS) {
+    return { valid: false };
+  }
   const result = verifySync({
     secret: decodeSecret(options.secret),
     token: code,
