@@ -11,7 +11,8 @@ export class Person {
   constructor(
     readonly sandbox: Sandbox,
     readonly username: string,
-    readonly password: string,
+    /** Tests that change the password set the new one here. */
+    public password: string,
     /** Tells two sessions of one user apart; the state folder is named after it. */
     label: string = username,
   ) {

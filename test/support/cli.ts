@@ -22,6 +22,8 @@ export interface RunOptions {
   input?: string;
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** Starts twofa through sh with this umask, as a user's shell would. */
+  umask?: string;
 }
 
 /** A temporary store and state folder, with the environment to use them. */
@@ -102,7 +104,10 @@ export function runTwofa(args: string[], options: RunOptions = {}): Promise<RunR
         env[key] = value;
       }
     }
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child =
+      options.umask === undefined
+        ? spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+        : spawn('sh', ['-c', `umask ${options.umask}; exec "$0" "$@"`, process.execPath, BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -2,7 +2,6 @@
 // the test sets and users inserted straight into the store. CLI tests get a
 // person with their own session file and the raw bytes of a store.
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,8 @@ import bcrypt from 'bcrypt';
 import type { CoreContext } from '../../src/core/context.js';
 import { checkPassword, completeLogin, type LoginResult, type SecondFactor } from '../../src/core/login.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { BIN, codes, type RunOptions, type RunResult, type Sandbox } from './cli.js';
+import { Person as BasePerson } from './actors.js';
+import { runTwofa, type RunResult, type Sandbox } from './cli.js';
 
 /** The RFC 6238 test key "12345678901234567890" in base32. */
 export const K = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -143,38 +143,10 @@ export async function caught(fn: () => Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection, but the call succeeded');
 }
 
-/** A user of a sandbox store with a state folder, and so a session file, of their own. */
-export class Person {
-  readonly stateDir: string;
-
-  constructor(
-    readonly sandbox: Sandbox,
-    readonly username: string,
-    public password: string,
-    /** Names the state folder, so one user can hold sessions in several. */
-    label: string = username,
-  ) {
-    this.stateDir = join(sandbox.dir, `state-${label}`);
-  }
-
+/** A person of actors.ts who can also read their saved session token. */
+export class Person extends BasePerson {
   get sessionFile(): string {
     return join(this.stateDir, 'sessions.json');
-  }
-
-  run(args: string[], options: RunOptions = {}): Promise<RunResult> {
-    return this.sandbox.run(args, { ...options, env: { TWOFA_STATE_DIR: this.stateDir, ...options.env } });
-  }
-
-  /** Logs in with the next unused TOTP code; throws unless the login succeeds. */
-  async login(extra: string[] = []): Promise<RunResult> {
-    const code = await codes.next(this.sandbox.secretOf(this.username));
-    const result = await this.run(['login', '--username', this.username, '--password-stdin', '--otp', code, '--json', ...extra], {
-      input: `${this.password}\n`,
-    });
-    if (result.code !== 0) {
-      throw new Error(`login of ${this.username} failed (${result.code}): ${result.stderr}`);
-    }
-    return result;
   }
 
   /** Returns the saved session token for the sandbox store, or null. */
@@ -213,38 +185,9 @@ export function execStore(sandbox: Sandbox, sqlText: string, ...params: unknown[
   }
 }
 
-/**
- * Runs twofa through sh with a umask set first, as a user's shell would, and
- * with the sandbox environment plus env.
- */
+/** Runs twofa through sh with a umask set first, as a user's shell would. */
 export function runWithUmask(umask: string, args: string[], options: { env: Record<string, string>; input?: string }): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-      if (value !== undefined) {
-        env[key] = value;
-      }
-    }
-    const script = `umask ${umask}; exec "$0" "$@"`;
-    const child = spawn('sh', ['-c', script, process.execPath, BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolvePromise({ code, stdout, stderr, json });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+  return runTwofa(args, { ...options, umask });
 }
 
 /** Computes the median of a list of numbers. */
