@@ -19,11 +19,20 @@ type Action = (rt: Runtime, ...args: any[]) => Promise<void>;
 
 const program = buildProgram();
 let exitCode = EXIT_SUCCESS;
-// No top-level await: the bundle is CommonJS, so that bin/twofa can give V8
-// a code cache for it.
+// No top-level await: the bundle is CommonJS, so that the launcher can give
+// V8 a code cache for it.
 void main();
 
 async function main(): Promise<void> {
+  // A reader such as "head" that stops early closes the pipe; the output it
+  // wanted is written, so that is a normal end, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      process.exit(EXIT_SUCCESS);
+    }
+    throw error;
+  });
+
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
