@@ -24,8 +24,8 @@ let exitCode = EXIT_SUCCESS;
 void main();
 
 async function main(): Promise<void> {
-  // A reader such as "head" that stops early closes the pipe; the output it
-  // wanted is written, so that is a normal end, not a crash.
+  // A reader such as "head" closes the pipe once it has read enough. That is
+  // a normal end of the run, not a crash.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') {
       process.exit(EXIT_SUCCESS);

@@ -1,5 +1,5 @@
-// Where text goes: data to standard output, messages and prompts to standard
-// error, colour only on a terminal that wants it, and JSON when asked.
+// Output routing: data to standard output, messages and prompts to standard
+// error, colour only on a terminal that allows it, and JSON on request.
 
 export interface Styles {
   bold(text: string): string;

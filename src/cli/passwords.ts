@@ -1,6 +1,6 @@
-// Passwords come from standard input, a file, the environment or a masked
-// prompt, in that order; never from a flag value, which others can see in
-// the process list.
+// Password sources, in order: standard input, a file, the environment, and a
+// masked prompt. A flag value is never one, because others can read the
+// process list.
 
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
@@ -19,8 +19,8 @@ const NEW_SOURCES_HINT = '--new-password-stdin, --new-password-file FILE or TWOF
 let stdinText: { text: string; ended: boolean } | undefined;
 
 /**
- * Reads the password of the current user or of a login. With `confirm`, a
- * prompt asks twice, for a password that is being set.
+ * Reads the password of the current user or of a login. With `confirm`, the
+ * prompt requests it twice, for a password that is being set.
  */
 export async function readPassword(
   flags: PasswordFlags,

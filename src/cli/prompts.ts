@@ -1,4 +1,4 @@
-// The one place that asks people for input. Prompts appear only when standard
+// The one place that prompts people for input. Prompts appear only when standard
 // input is a terminal and --no-input was not given; otherwise a missing value
 // is an InputError that names the flag which supplies it.
 

@@ -1,5 +1,5 @@
-// What a command gets: parsed global flags, output, prompter, and the store,
-// context and logged-in user, each made on first use.
+// The runtime of one command: parsed global flags, output, prompter, and the
+// store, context and logged-in user, each made on first use.
 
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';

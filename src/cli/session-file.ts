@@ -14,8 +14,8 @@ interface SessionFileContent {
 const FILE_NAME = 'sessions.json';
 
 /**
- * The folder for session files: TWOFA_STATE_DIR, else $XDG_STATE_HOME/twofa,
- * else ~/.local/state/twofa.
+ * Returns the folder for session files: TWOFA_STATE_DIR, else
+ * $XDG_STATE_HOME/twofa, else ~/.local/state/twofa.
  */
 export function stateDirectory(): string {
   if (process.env.TWOFA_STATE_DIR) {

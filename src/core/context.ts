@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 
-/** What every core operation needs: the store, settings and the clock. */
+/** The store, settings and clock that every core operation needs. */
 export interface CoreContext {
   store: Store;
   bcryptCost: number;

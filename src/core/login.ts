@@ -62,8 +62,8 @@ export async function checkPassword(ctx: CoreContext, credentials: { username: s
     throw new AuthError(LOGIN_FAILED_MESSAGE, 'login_failed');
   }
 
-  // Hashing now would make a wrong code slower than a wrong password and so
-  // show that the password was right; it waits until the code is checked.
+  // Hashing here would make a wrong code slower than a wrong password, which
+  // would show that the password was right. So it waits for the code.
   const storedHash = user.hashed_password as string;
   const passwordToRehash = needsRehash(storedHash, ctx.bcryptCost) ? credentials.password.normalize('NFC') : null;
 

@@ -82,8 +82,8 @@ export async function verifyPassword(password: string, hash: string | null, cost
   const bcrypt = await loadBcrypt();
   const normalized = password.normalize('NFC');
 
-  // bcrypt would compare only the first 72 bytes, so a longer password that
-  // starts like the right one would pass; such a password is never right.
+  // bcrypt compares only the first 72 bytes, so a longer password that starts
+  // like the right one would pass. No stored password is that long.
   const tooLong = Buffer.byteLength(normalized, 'utf8') > MAX_PASSWORD_BYTES;
   if (hash === null || !isBcryptHash(hash) || tooLong) {
     await bcrypt.compare(normalized, dummyHash(cost));
@@ -114,7 +114,7 @@ function isBcryptHash(hash: string): boolean {
   return /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash);
 }
 
-/** A well-formed hash of no known password; comparing with it costs full rounds. */
+/** Returns a well-formed hash of no known password, which costs full rounds to compare. */
 function dummyHash(cost: number): string {
   return `$2b$${String(cost).padStart(2, '0')}$twofaDummySaltForTiminuNoPasswordHashesToThisValue012`;
 }

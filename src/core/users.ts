@@ -79,11 +79,11 @@ export async function requireNoAdmin(ctx: CoreContext): Promise<void> {
 
 /**
  * Creates the first admin of a store that has none. Without `shown`, the
- * admin gets a new secret pending enrollment. `shown` is a secret already
- * shown to the person: alone it is kept pending; with the first code from
- * their app, the enrollment is confirmed in the same transaction and
- * recovery codes are issued, and a wrong code throws AuthError and writes
- * nothing.
+ * admin gets a new secret pending enrollment. `shown.secret` is a secret
+ * already shown to the person, kept pending when `shown.code` is null. With
+ * the first code from their app, the enrollment is confirmed in the same
+ * transaction and recovery codes are issued. A wrong code throws AuthError
+ * and writes nothing.
  */
 export async function initAdmin(
   ctx: CoreContext,
@@ -184,10 +184,10 @@ export async function* listUsers(ctx: CoreContext, actor: Actor, options: ListUs
 }
 
 /**
- * Updates a user. Without a target, updates the actor. See the role rules:
- * only admins touch other users, roles, the disabled flag, TOTP resets and
- * locks; nobody changes their own role or disabled flag; no change may leave
- * the store without an enabled admin.
+ * Updates a user, or the actor when ref is null. Only admins may change other
+ * users, roles, the disabled flag, TOTP enrollment and locks. No user may
+ * change their own role or disabled flag, and no change may leave the store
+ * without an enabled admin.
  */
 export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | null, given: UserChanges): Promise<UpdateResult> {
   requireSomeChange(given);

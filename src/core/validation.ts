@@ -1,5 +1,5 @@
 // Input rules for what twofa writes. Rows that the Python app or an older
-// store already holds are not checked until they are changed.
+// store already contains are not checked until they are changed.
 
 import {
   DEFAULT_LIST_LIMIT,

@@ -46,10 +46,9 @@ if (useCache) {
   }
 }
 
-// The CLI runs as a microtask, as it did when it was an ES module: errors
-// that streams report with process.nextTick, such as EPIPE when a reader
-// like "head" closes standard output early, then come after the CLI's own
-// promise chain has reached process.exit, not before it.
+// The CLI runs as a microtask, as it did when it was an ES module. Stream
+// errors that arrive through process.nextTick, such as EPIPE from a reader
+// like "head", then come after the CLI's handlers are in place.
 const bundleModule = { exports: {} };
 const runBundle = script.runInThisContext();
 queueMicrotask(() => runBundle.call(bundleModule.exports, bundleModule.exports, createRequire(BUNDLE), bundleModule, BUNDLE, dirname(BUNDLE)));

@@ -53,8 +53,8 @@ export async function openStore(path: string, options: { create?: boolean } = {}
 
 /**
  * Runs fn inside BEGIN IMMEDIATE ... COMMIT, so the write lock is taken before
- * the first read and a read-then-write cannot fail on a lock midway. fn must
- * not wait on anything slow (such as bcrypt): the lock is held meanwhile.
+ * the first read and a read-then-write cannot fail on a lock midway. The lock
+ * is held while fn runs, so callers do slow work such as bcrypt before.
  */
 export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   return store.db.connection().execute(async (connection) => {

@@ -17,7 +17,7 @@ export interface Profile {
 }
 
 /**
- * Validates the given flags; in a terminal, asks for the missing ones (email
+ * Validates the given flags; in a terminal, prompts for the missing ones (email
  * and full name may be left empty). Without a terminal only --username is
  * required.
  */

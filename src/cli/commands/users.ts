@@ -57,7 +57,8 @@ export async function runCreate(rt: Runtime, flags: CreateFlags): Promise<void> 
     throw new InputError('give either --random-password or a password source, not both', 'usage');
   }
 
-  // Check the login first, so nobody is asked for a new user's details in vain.
+  // Check the login first, so that a logged-out admin is not prompted for a
+  // new user's details in vain.
   const actor = await rt.actor();
   const profile = await askProfile(rt, flags);
   const plainPassword = flags.randomPassword
