@@ -25,7 +25,7 @@ export async function runAudit(rt: Runtime, flags: { user?: string; limit?: stri
   const style = rt.output.out;
   const table = new Table({
     head: ['time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading)),
-    style: { head: [], border: [] },
+    style: { head: [], border: [], compact: true },
   });
   for (const event of events) {
     table.push([

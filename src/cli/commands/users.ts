@@ -171,7 +171,7 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
   const style = rt.output.out;
   const headings = ['id', 'username', 'full name', 'email', 'role', 'state', '2FA', 'last login'];
   const makeTable = () =>
-    new Table({ head: headings.map((heading) => style.bold(heading)), style: { head: [], border: [] } });
+    new Table({ head: headings.map((heading) => style.bold(heading)), style: { head: [], border: [], compact: true } });
 
   // Tables are drawn a page at a time, so a listing of every user streams too.
   const rowsPerTable = 1000;
