@@ -307,7 +307,8 @@ describe('interactive password change', () => {
 
 describe('colour at a terminal', () => {
   test('errors are coloured by default', async (t) => {
-    const { terminal } = setUp(t);
+    const { sandbox, terminal } = setUp(t);
+    await sandbox.initAdmin();
     terminal.runCommand(`${TWOFA} users me`);
 
     assert.equal(await terminal.waitForExit(), 3);
@@ -322,7 +323,8 @@ describe('colour at a terminal', () => {
     ['--no-color', '', ' --no-color'],
   ] as const) {
     test(`${label}: errors without colour`, async (t) => {
-      const { terminal } = setUp(t);
+      const { sandbox, terminal } = setUp(t);
+      await sandbox.initAdmin();
       terminal.runCommand(`${prefix}${TWOFA} users me${suffix}`);
 
       assert.equal(await terminal.waitForExit(), 3);

@@ -68,7 +68,7 @@ Examples:
 
 Exit codes: 0 success, 1 unexpected failure or unusable store, 2 invalid usage
 or input, 3 not authenticated, 4 permission denied, 5 not found, 6 conflict,
-7 account locked after failed logins.`,
+7 account locked after failed logins, 130 cancelled with Ctrl-C.`,
     );
 
   root

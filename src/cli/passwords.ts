@@ -4,7 +4,9 @@
 
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import type { Prompter } from './prompts.js';
+import { validateNewPassword } from '../core/passwords.js';
+import { PROMPT_HINT, type Prompter } from './prompts.js';
+import { describeFileError } from './session-file.js';
 
 export interface PasswordFlags {
   passwordStdin?: boolean;
@@ -25,7 +27,7 @@ let stdinText: { text: string; ended: boolean } | undefined;
 export async function readPassword(
   flags: PasswordFlags,
   prompter: Prompter,
-  options: { message: string; confirm: boolean; otherSource?: string },
+  options: { message: string; confirm: boolean; otherSource?: string; policy?: PasswordPolicy },
 ): Promise<string> {
   if (flags.passwordStdin) {
     return requireNonEmpty(await readStdinLine(0), '--password-stdin');
@@ -38,16 +40,18 @@ export async function readPassword(
   }
   if (!prompter.interactive) {
     const sources = options.otherSource ? `${SOURCES_HINT}, ${options.otherSource}` : SOURCES_HINT;
-    throw new InputError(`missing password: give ${sources}, or run in a terminal to be asked`, 'missing_value');
+    throw new InputError(`missing password: give ${sources}, ${PROMPT_HINT}`, 'missing_value');
   }
-  return options.confirm ? promptTwice(prompter, options.message, SOURCES_HINT) : prompter.secret({ message: options.message, flag: SOURCES_HINT });
+  return options.confirm
+    ? promptTwice(prompter, { message: options.message, flag: SOURCES_HINT, policy: options.policy })
+    : prompter.secret({ message: options.message, flag: SOURCES_HINT });
 }
 
 /**
  * Reads a new password for a password change. When the current password also
  * comes from standard input, the new one is its second line.
  */
-export async function readNewPassword(flags: PasswordFlags, prompter: Prompter): Promise<string> {
+export async function readNewPassword(flags: PasswordFlags, prompter: Prompter, policy?: PasswordPolicy): Promise<string> {
   if (flags.newPasswordStdin) {
     return requireNonEmpty(await readStdinLine(flags.passwordStdin ? 1 : 0), '--new-password-stdin');
   }
@@ -58,14 +62,32 @@ export async function readNewPassword(flags: PasswordFlags, prompter: Prompter):
     return requireNonEmpty(process.env.TWOFA_NEW_PASSWORD, 'TWOFA_NEW_PASSWORD');
   }
   if (!prompter.interactive) {
-    throw new InputError(`missing new password: give ${NEW_SOURCES_HINT}, or run in a terminal to be asked`, 'missing_value');
+    throw new InputError(`missing new password: give ${NEW_SOURCES_HINT}, ${PROMPT_HINT}`, 'missing_value');
   }
-  return promptTwice(prompter, 'New password', NEW_SOURCES_HINT);
+  return promptTwice(prompter, { message: 'New password', flag: NEW_SOURCES_HINT, policy });
 }
 
-async function promptTwice(prompter: Prompter, message: string, flag: string): Promise<string> {
-  const first = await prompter.secret({ message, flag });
-  const second = await prompter.secret({ message: `${message} (again)`, flag });
+/** Checks a new password as it is typed; returns a message for the prompt, or true. */
+export type PasswordPolicy = (password: string) => Promise<string | true>;
+
+/** The password policy for a user, as a prompt check. */
+export function passwordPolicyFor(username: string | null): PasswordPolicy {
+  return async (password) => {
+    try {
+      await validateNewPassword(password, username);
+      return true;
+    } catch (error) {
+      if (error instanceof InputError) {
+        return error.message;
+      }
+      throw error;
+    }
+  };
+}
+
+async function promptTwice(prompter: Prompter, options: { message: string; flag: string; policy: PasswordPolicy | undefined }): Promise<string> {
+  const first = await prompter.secret({ message: options.message, flag: options.flag, ...(options.policy ? { validate: options.policy } : {}) });
+  const second = await prompter.secret({ message: `${options.message} (again)`, flag: options.flag });
   if (first !== second) {
     throw new InputError('the two passwords differ; nothing was changed, run the command again', 'password_mismatch');
   }
@@ -77,7 +99,7 @@ function readFirstLine(path: string, flag: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(`cannot read ${flag} "${path}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'invalid_input');
+    throw new InputError(`cannot read ${flag} "${path}": ${describeFileError(error)}`, 'invalid_input');
   }
   return requireNonEmpty(firstLine(text), `${flag} "${path}"`);
 }

@@ -6,8 +6,14 @@ import { CancelledError, InputError } from '../core/errors.js';
 
 export interface Prompter {
   readonly interactive: boolean;
-  text(options: { message: string; flag: string; required?: boolean; validate?: (value: string) => string | true }): Promise<string>;
-  secret(options: { message: string; flag: string }): Promise<string>;
+  text(options: {
+    message: string;
+    flag: string;
+    required?: boolean;
+    validate?: (value: string) => string | true | Promise<string | true>;
+  }): Promise<string>;
+  /** Masked prompt; `validate` may return a message, and the prompt stays until it passes. */
+  secret(options: { message: string; flag: string; validate?: (value: string) => Promise<string | true> }): Promise<string>;
 }
 
 /**
@@ -59,7 +65,7 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
           {
             message,
             required,
-            validate: (value: string) => (validate ? validate(value.trim()) : true),
+            validate: async (value: string) => (validate ? validate(value.trim()) : true),
             ...(plain ? { theme: plainTheme } : {}),
           },
           { output: process.stderr },
@@ -67,7 +73,7 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
       );
     },
 
-    async secret({ message, flag }) {
+    async secret({ message, flag, validate }) {
       if (!interactive) {
         throw missingValue(flag);
       }
@@ -77,7 +83,12 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
           {
             message,
             mask: '*',
-            validate: (value: string) => (value === '' ? 'a value is required' : true),
+            validate: async (value: string) => {
+              if (value === '') {
+                return 'a value is required';
+              }
+              return validate ? validate(value) : true;
+            },
             ...(plain ? { theme: plainPasswordTheme } : {}),
           },
           { output: process.stderr },
@@ -88,8 +99,11 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
 }
 
 export function missingValue(flag: string): InputError {
-  return new InputError(`missing value: give ${flag}, or run in a terminal to be asked`, 'missing_value');
+  return new InputError(`missing value: give ${flag}, ${PROMPT_HINT}`, 'missing_value');
 }
+
+/** How to get a prompt instead: a terminal, and no --no-input. */
+export const PROMPT_HINT = process.stdin.isTTY ? 'or leave out --no-input to be asked' : 'or run in a terminal to be asked';
 
 async function ask<T>(run: () => Promise<T>): Promise<T> {
   try {

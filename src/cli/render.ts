@@ -41,8 +41,10 @@ export async function printEnrollment(rt: Runtime, enrollment: { username: strin
   }
   rt.output.data(`${style.bold('Secret:')} ${enrollment.secret.match(/.{1,4}/g)!.join(' ')}`);
   rt.output.data(`${style.bold('URI:')}    ${enrollment.otpauthUri}`);
-  if (rt.drawQr && !rt.flags.qrInvert) {
-    rt.output.message(rt.output.err.dim('If the code does not scan on a light background, run again with --qr-invert.'));
+  // Only at a prompt can the person still start over with the flag: a
+  // scripted init-admin or create has written the user by now.
+  if (rt.drawQr && !rt.flags.qrInvert && rt.prompter.interactive) {
+    rt.output.message(rt.output.err.dim('If the QR code does not scan on a light background, press Ctrl-C and run again with --qr-invert.'));
   }
 }
 

@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 import type { CoreContext } from '../core/context.js';
-import { AuthError } from '../core/errors.js';
+import { AuthError, InputError } from '../core/errors.js';
 import { parseBcryptCost } from '../core/passwords.js';
 import { authenticate, type Actor } from '../core/sessions.js';
 import { resolveIssuer } from '../core/totp.js';
@@ -38,6 +38,9 @@ export class Runtime {
     this.flags = flags;
     this.output = new Output({ json: Boolean(flags.json), color: flags.color !== false });
     this.prompter = createPrompter(flags.input !== false, flags.color !== false);
+    if (flags.db !== undefined && flags.db.trim() === '') {
+      throw new InputError('invalid --db "": give the path of a store file', 'usage');
+    }
     this.storePath = resolve(flags.db ?? (process.env.TWOFA_DB || join(envPaths('twofa', { suffix: '' }).data, 'twofa.db')));
   }
 
@@ -50,17 +53,25 @@ export class Runtime {
     const issuer = resolveIssuer(process.env.TWOFA_ISSUER);
     const { openStore } = await import('../store/store.js');
     this.store = await openStore(this.storePath, { create: this.createStore });
+    if (this.store.looseMode !== null) {
+      // A warning, not an error: the Python app may have made the file so.
+      const mode = this.store.looseMode.toString(8).padStart(4, '0');
+      this.output.message(
+        this.output.err.yellow(`warning: store ${this.storePath} has mode ${mode}, so other users can read its TOTP secrets; run "chmod 600 ${this.storePath}"`),
+      );
+    }
     this.context = { store: this.store, bcryptCost, issuer, now: () => new Date() };
     return this.context;
   }
 
   /** Returns the logged-in user of this store, checked against the store now. */
   async actor(): Promise<Actor> {
+    // The store first: a wrong --db is reported as such, not as "not logged in".
+    const ctx = await this.core();
     const token = readSessionToken(this.storePath);
     if (token === null) {
       throw new AuthError(`not logged in to ${this.storePath}; run "twofa login"`, 'not_logged_in');
     }
-    const ctx = await this.core();
     return authenticate(ctx.store, token, ctx.now());
   }
 

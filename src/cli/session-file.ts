@@ -1,10 +1,10 @@
 // The local session file: one token per store, keyed by the store's absolute
 // path, in a 0700 folder as a 0600 file that is replaced atomically.
 
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
-import { AuthError } from '../core/errors.js';
+import { AuthError, InputError } from '../core/errors.js';
 
 interface SessionFileContent {
   version: 1;
@@ -50,18 +50,57 @@ export async function writeSessionToken(storePath: string, session: { token: str
     content.sessions[storePath] = session;
   }
 
-  const directory = stateDirectory();
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
-  if ((statSync(directory).mode & 0o077) !== 0) {
-    chmodSync(directory, 0o700);
-  }
-
+  const directory = prepareStateDirectory();
   const { default: writeFileAtomic } = await import('write-file-atomic');
   const path = join(directory, FILE_NAME);
   await writeFileAtomic(path, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
   // write-file-atomic applies the mode to its temporary file; a umask cannot
   // widen 0600, and this makes the final mode certain.
   chmodSync(path, 0o600);
+}
+
+/**
+ * Creates the state folder (0700) when missing and checks that a session
+ * file can be written there. login calls it before it checks a code, so a
+ * bad folder cannot use up a code and leave a session without its token.
+ */
+export function prepareStateDirectory(): string {
+  const directory = stateDirectory();
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    if (!statSync(directory).isDirectory()) {
+      throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    }
+    if ((statSync(directory).mode & 0o077) !== 0) {
+      chmodSync(directory, 0o700);
+    }
+    accessSync(directory, constants.W_OK);
+  } catch (error) {
+    throw new InputError(
+      `cannot use ${directory} for session files (${describeFileError(error)}); set TWOFA_STATE_DIR to a folder you can write`,
+      'state_dir_unusable',
+    );
+  }
+  const path = join(directory, FILE_NAME);
+  if (existsSync(path) && !statSync(path).isFile()) {
+    throw new InputError(`session file ${path} is not a file; remove it or set TWOFA_STATE_DIR to another folder`, 'state_dir_unusable');
+  }
+  return directory;
+}
+
+/** Turns a file system error code into words. */
+export function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or folder',
+    EEXIST: 'a file of that name is in the way',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EISDIR: 'it is a folder',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+  };
+  return (code && words[code]) ?? (error as Error).message;
 }
 
 function readContent(options: { requirePrivate: boolean }): SessionFileContent {
@@ -82,7 +121,13 @@ function readContent(options: { requirePrivate: boolean }): SessionFileContent {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       return { version: 1, sessions: {} };
     }
-    throw error;
+    if (error instanceof AuthError) {
+      throw error;
+    }
+    throw new InputError(
+      `cannot read session file ${path} (${describeFileError(error)}); set TWOFA_STATE_DIR to a folder you can write`,
+      'state_dir_unusable',
+    );
   }
 
   try {

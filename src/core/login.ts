@@ -57,7 +57,7 @@ export async function checkPassword(ctx: CoreContext, credentials: { username: s
   const passwordMatches = await verifyPassword(credentials.password, user?.hashed_password ?? null, ctx.bcryptCost);
   if (!user || !passwordMatches || isDisabled(user)) {
     if (user) {
-      await recordFailure(ctx, user.id, 'password');
+      await recordFailure(ctx, user.id, passwordMatches ? 'disabled' : 'password');
     }
     throw new AuthError(LOGIN_FAILED_MESSAGE, 'login_failed');
   }
@@ -225,7 +225,7 @@ function requireNotLocked(user: UserRow, now: Date): void {
  * Counts a failed login in the store, since every run is a new process. The
  * fifth failure within 15 minutes locks the account for 15 minutes.
  */
-async function recordFailure(ctx: CoreContext, userId: number, reason: string): Promise<void> {
+export async function recordFailure(ctx: CoreContext, userId: number, reason: string): Promise<void> {
   const now = ctx.now();
   const nowIso = now.toISOString();
 

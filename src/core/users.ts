@@ -19,6 +19,7 @@ import {
   type UserJson,
   type UserRow,
 } from './records.js';
+import { recordFailure } from './login.js';
 import { issueRecoveryCodes } from './recovery.js';
 import { revokeUserSessions, type Actor } from './sessions.js';
 import { buildOtpauthUri, checkTotpCode, createTotpSecret } from './totp.js';
@@ -209,10 +210,7 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
   requireUpdateAllowed(actor, target, isSelf, changes);
 
   if (changes.newPassword !== undefined && isSelf) {
-    const matches = await verifyPassword(changes.currentPassword ?? '', actor.user.hashed_password, ctx.bcryptCost);
-    if (!matches) {
-      throw new AuthError('current password is wrong; the password was not changed', 'wrong_password');
-    }
+    await checkCurrentPassword(ctx, actor, changes.currentPassword ?? '');
   }
   const newPassword = changes.newPassword === undefined ? null : await validateNewPassword(changes.newPassword, target.username);
   const newHash = newPassword === null ? null : await hashPassword(newPassword, ctx.bcryptCost);
@@ -227,6 +225,36 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
     await requireActorStillAllowed(trx, actor, isSelf);
     return applyChanges(trx, { actor, target: current, changes, newHash, nowIso });
   });
+}
+
+/**
+ * Checks the actor's current password before a password change. A wrong one
+ * counts as a failed login, so a left-open session cannot be used to guess it
+ * without limit.
+ */
+export async function checkCurrentPassword(ctx: CoreContext, actor: Actor, password: string): Promise<void> {
+  if (!(await verifyPassword(password, actor.user.hashed_password, ctx.bcryptCost))) {
+    await recordFailure(ctx, actor.user.id, 'current_password');
+    throw new AuthError('current password is wrong; the password was not changed', 'wrong_password');
+  }
+}
+
+/** Returns the message for a username or email that is taken, or null; for prompts. */
+export async function findTaken(ctx: CoreContext, value: { username?: string; email?: string }): Promise<string | null> {
+  try {
+    if (value.username !== undefined) {
+      await requireUniqueUsername(ctx.store.db, value.username, null);
+    }
+    if (value.email !== undefined) {
+      await requireUniqueEmail(ctx.store.db, value.email, null);
+    }
+    return null;
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      return error.message;
+    }
+    throw error;
+  }
 }
 
 async function validateNewUser(input: NewUserInput): Promise<NewUserInput> {

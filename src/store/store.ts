@@ -16,6 +16,8 @@ export interface Store {
   path: string;
   db: Kysely<Database>;
   sqlite: BetterSqlite3.Database;
+  /** Mode bits of the file when group or others may read it (it holds TOTP secrets), else null. */
+  looseMode: number | null;
   close(): Promise<void>;
 }
 
@@ -42,7 +44,9 @@ export async function openStore(path: string, options: { create?: boolean } = {}
   try {
     configureConnection(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const store: Store = { path: absolutePath, db, sqlite, close: () => db.destroy() };
+    const mode = statSync(absolutePath).mode & 0o777;
+    const looseMode = (mode & 0o077) !== 0 ? mode : null;
+    const store: Store = { path: absolutePath, db, sqlite, looseMode, close: () => db.destroy() };
     await migrateStore(store);
     return store;
   } catch (error) {

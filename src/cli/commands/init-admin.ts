@@ -6,17 +6,26 @@
 import { checkTotpCode, buildOtpauthUri, createTotpSecret } from '../../core/totp.js';
 import { validateNewPassword } from '../../core/passwords.js';
 import { initAdmin, requireNoAdmin } from '../../core/users.js';
-import { readPassword, type PasswordFlags } from '../passwords.js';
+import { existsSync } from 'node:fs';
+import { passwordPolicyFor, readPassword, type PasswordFlags } from '../passwords.js';
 import { printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
-import { askProfile, type ProfileFlags } from './profile.js';
+import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
 const CONFIRM_ATTEMPTS = 3;
 
 export async function runInitAdmin(rt: Runtime, flags: ProfileFlags & PasswordFlags): Promise<void> {
-  const profile = await askProfile(rt, flags);
+  // An existing store is checked before the first prompt, so that a person
+  // does not type a whole profile only to learn that it has an admin.
+  const existing = existsSync(rt.storePath) ? await rt.core() : null;
+  if (existing) {
+    await requireNoAdmin(existing);
+  }
+  const taken = existing ? takenChecks(existing) : undefined;
+
+  const profile = await askProfile(rt, flags, taken);
   const password = await validateNewPassword(
-    await readPassword(flags, rt.prompter, { message: 'Password', confirm: true }),
+    await readPassword(flags, rt.prompter, { message: 'Password', confirm: true, policy: passwordPolicyFor(profile.username) }),
     profile.username,
   );
 

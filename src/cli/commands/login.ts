@@ -7,9 +7,11 @@ import { checkPassword, completeLogin, type LoginResult, type PasswordCheck, typ
 import { revokeSessionByToken } from '../../core/sessions.js';
 import { parseTtl } from '../../core/validation.js';
 import { readPassword, type PasswordFlags } from '../passwords.js';
+import { PROMPT_HINT } from '../prompts.js';
+import { renderQr } from '../qr.js';
 import { printEnrollment, printRecoveryCodes } from '../render.js';
 import type { Runtime } from '../runtime.js';
-import { readSessionToken, writeSessionToken } from '../session-file.js';
+import { prepareStateDirectory, readSessionToken, writeSessionToken } from '../session-file.js';
 
 export interface LoginFlags extends PasswordFlags {
   username?: string;
@@ -28,6 +30,7 @@ export async function runLogin(rt: Runtime, flags: LoginFlags): Promise<void> {
   const username = flags.username ?? (await rt.prompter.text({ message: 'Username', flag: '--username' }));
   const password = await readPassword(flags, rt.prompter, { message: 'Password', confirm: false });
 
+  prepareStateDirectory();
   const ctx = await rt.core();
   const check = await checkPassword(ctx, { username, password });
   const result = await finishLogin(rt, check, flags, ttlSeconds);
@@ -78,25 +81,31 @@ async function finishLogin(rt: Runtime, check: PasswordCheck, flags: LoginFlags,
   const pendingUri = check.pendingEnrollmentUri;
   if (!rt.prompter.interactive) {
     if (pendingUri !== null) {
+      if (rt.flags.qr && !rt.output.json) {
+        // Standard output stays empty on this failure; the QR is a message.
+        rt.output.message(await renderQr(pendingUri, Boolean(rt.flags.qrInvert)));
+      }
       throw new AuthError(
         `two-factor enrollment is pending: add ${pendingUri} to an authenticator app, then log in again with --otp CODE`,
         'enrollment_required',
         { otpauthUri: pendingUri },
       );
     }
-    throw new InputError('missing value: give --otp CODE (or TWOFA_OTP) or --recovery-code CODE, or run in a terminal to be asked', 'missing_value');
+    throw new InputError(`missing value: give --otp CODE (or TWOFA_OTP) or --recovery-code CODE, ${PROMPT_HINT}`, 'missing_value');
   }
 
   if (pendingUri !== null) {
     rt.output.message('Two-factor enrollment is pending for this account.');
     await printEnrollment(rt, { username: check.user.username, secret: check.pendingSecret as string, otpauthUri: pendingUri });
   }
-  return promptForCode(rt, check, ttlSeconds);
+  return promptForCode(rt, check, ttlSeconds, pendingUri === null);
 }
 
-async function promptForCode(rt: Runtime, check: PasswordCheck, ttlSeconds: number): Promise<LoginResult> {
+async function promptForCode(rt: Runtime, check: PasswordCheck, ttlSeconds: number, enrolled: boolean): Promise<LoginResult> {
+  // Recovery codes exist only once an enrollment is confirmed.
+  const message = enrolled ? 'Code from the app (or a recovery code)' : 'Code from the app';
   for (let attempt = 1; ; attempt += 1) {
-    const answer = await rt.prompter.text({ message: 'Code from the app (or a recovery code)', flag: '--otp' });
+    const answer = await rt.prompter.text({ message, flag: '--otp' });
     const factor: SecondFactor = answer.replace(/[\s-]/g, '').length > 8 ? { recoveryCode: answer } : { totpCode: answer };
     try {
       return await completeLogin(await rt.core(), check, { factor, ttlSeconds });

@@ -2,6 +2,8 @@
 
 import { TwofaError } from '../../core/errors.js';
 import { validateEmail, validateFullName, validateUsername } from '../../core/validation.js';
+import type { CoreContext } from '../../core/context.js';
+import { findTaken } from '../../core/users.js';
 import type { Runtime } from '../runtime.js';
 
 export interface ProfileFlags {
@@ -21,17 +23,21 @@ export interface Profile {
  * and full name may be left empty). Without a terminal only --username is
  * required.
  */
-export async function askProfile(rt: Runtime, flags: ProfileFlags): Promise<Profile> {
+export async function askProfile(rt: Runtime, flags: ProfileFlags, taken?: TakenChecks): Promise<Profile> {
   const username =
     flags.username !== undefined
       ? validateUsername(flags.username)
-      : validateUsername(await rt.prompter.text({ message: 'Username', flag: '--username', validate: asPromptCheck(validateUsername) }));
+      : validateUsername(
+          await rt.prompter.text({ message: 'Username', flag: '--username', validate: withTakenCheck(validateUsername, taken?.username) }),
+        );
 
   let email: string | null = null;
   if (flags.email !== undefined) {
     email = validateEmail(flags.email);
   } else if (rt.prompter.interactive && flags.username === undefined) {
-    email = validateEmail(await rt.prompter.text({ message: 'Email (optional)', flag: '--email', required: false, validate: asPromptCheck(validateEmail) }));
+    email = validateEmail(
+      await rt.prompter.text({ message: 'Email (optional)', flag: '--email', required: false, validate: withTakenCheck(validateEmail, taken?.email) }),
+    );
   }
 
   let fullName: string | null = null;
@@ -44,6 +50,35 @@ export async function askProfile(rt: Runtime, flags: ProfileFlags): Promise<Prof
   }
 
   return { username, email, fullName };
+}
+
+/** Look-ups that return a message when a value is taken already, else null. */
+export interface TakenChecks {
+  username?: (username: string) => Promise<string | null>;
+  email?: (email: string) => Promise<string | null>;
+}
+
+/** Checks against the store of ctx. */
+export function takenChecks(ctx: CoreContext): TakenChecks {
+  return {
+    username: (username) => findTaken(ctx, { username }),
+    email: (email) => findTaken(ctx, { email }),
+  };
+}
+
+/** A prompt check: the format first, then whether the value is taken. */
+function withTakenCheck(
+  validate: (value: string) => unknown,
+  isTaken: ((value: string) => Promise<string | null>) | undefined,
+): (value: string) => Promise<string | true> {
+  const checkFormat = asPromptCheck(validate);
+  return async (value) => {
+    const format = checkFormat(value);
+    if (format !== true || isTaken === undefined || value === '') {
+      return format;
+    }
+    return (await isTaken(value)) ?? true;
+  };
 }
 
 /** Turns a validator that throws into a prompt check that shows the message. */

@@ -3,12 +3,12 @@
 import { InputError } from '../../core/errors.js';
 import { generateRandomPassword, validateNewPassword } from '../../core/passwords.js';
 import type { UserJson } from '../../core/records.js';
-import { createUser, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
+import { checkCurrentPassword, createUser, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
 import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullName, validateRole, type Role, type UserRef } from '../../core/validation.js';
-import { readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
+import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
 import { printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
-import { askProfile, type ProfileFlags } from './profile.js';
+import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
 export interface CreateFlags extends ProfileFlags, PasswordFlags {
   role?: string;
@@ -60,10 +60,15 @@ export async function runCreate(rt: Runtime, flags: CreateFlags): Promise<void> 
   // Check the login first, so that a logged-out admin is not prompted for a
   // new user's details in vain.
   const actor = await rt.actor();
-  const profile = await askProfile(rt, flags);
+  const profile = await askProfile(rt, flags, takenChecks(await rt.core()));
   const plainPassword = flags.randomPassword
     ? generateRandomPassword()
-    : await readPassword(flags, rt.prompter, { message: `Password for ${profile.username}`, confirm: true, otherSource: '--random-password' });
+    : await readPassword(flags, rt.prompter, {
+        message: `Password for ${profile.username}`,
+        confirm: true,
+        otherSource: '--random-password',
+        policy: passwordPolicyFor(profile.username),
+      });
   const password = await validateNewPassword(plainPassword, profile.username);
 
   const enrollment = await createUser(await rt.core(), actor, { ...profile, role, password });
@@ -98,8 +103,11 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
   if (flags.changePassword) {
     if (ref === null || isSameUser(ref, actor.user)) {
       changes.currentPassword = await readPassword(flags, rt.prompter, { message: 'Current password', confirm: false });
+      // Checked before the new password is requested, so a typo fails fast.
+      await checkCurrentPassword(await rt.core(), actor, changes.currentPassword);
     }
-    changes.newPassword = await readNewPassword(flags, rt.prompter);
+    const username = ref === null ? actor.user.username : 'username' in ref ? ref.username : null;
+    changes.newPassword = await readNewPassword(flags, rt.prompter, passwordPolicyFor(username));
   }
 
   const result = await updateUser(await rt.core(), actor, ref, changes);
@@ -136,12 +144,38 @@ export async function runList(rt: Runtime, flags: ListFlags): Promise<void> {
   };
 
   const actor = await rt.actor();
-  const users = listUsers(await rt.core(), actor, options);
+  // One row more than shown tells whether another page follows.
+  const limit = options.limit;
+  const page = pageOf(listUsers(await rt.core(), actor, { ...options, limit: limit === 0 ? 0 : limit + 1 }), limit);
   if (rt.output.json) {
-    await streamJsonArray(rt, users);
-    return;
+    await streamJsonArray(rt, page.users);
+  } else {
+    await printTable(rt, page.users);
   }
-  await printTable(rt, users);
+  if (page.lastShownId() !== null && page.hasMore()) {
+    rt.output.message(
+      `More users follow: run again with --after ${page.lastShownId()} for the next page, or --limit 0 for all.`,
+    );
+  }
+}
+
+/** Passes on at most limit users (all with 0) and remembers whether more came. */
+function pageOf(users: AsyncIterable<UserJson>, limit: number) {
+  let shown = 0;
+  let lastId: number | null = null;
+  let more = false;
+  async function* limited(): AsyncGenerator<UserJson> {
+    for await (const user of users) {
+      if (limit > 0 && shown === limit) {
+        more = true;
+        break;
+      }
+      shown += 1;
+      lastId = user.id;
+      yield user;
+    }
+  }
+  return { users: limited(), hasMore: () => more, lastShownId: () => lastId };
 }
 
 /** Writes a JSON array one user at a time, so memory stays flat for any count. */
