@@ -1,6 +1,6 @@
 // Human renderings shared by several commands.
 
-import type { UserJson } from '../core/records.js';
+import { lockedUntilOf, type UserJson } from '../core/records.js';
 import { renderQr } from './qr.js';
 import type { Runtime } from './runtime.js';
 
@@ -13,7 +13,7 @@ export function printUser(rt: Runtime, user: UserJson): void {
     ['full name', user.fullName ?? '-'],
     ['email', user.email ?? '-'],
     ['role', user.role],
-    ['state', user.disabled ? style.red('disabled') : 'enabled'],
+    ['state', describeState(rt, user)],
     ['2FA', user.otpEnrolled ? 'enrolled' : style.yellow('pending')],
     ['created', user.createdAt ?? '-'],
     ['updated', user.updatedAt ?? '-'],
@@ -46,6 +46,19 @@ export async function printEnrollment(rt: Runtime, enrollment: { username: strin
   if (rt.drawQr && !rt.flags.qrInvert && rt.prompter.interactive) {
     rt.output.message(rt.output.err.dim('If the QR code does not scan on a light background, press Ctrl-C and run again with --qr-invert.'));
   }
+}
+
+/** Describes enabled, disabled, and a lock after failed logins while it lasts. */
+export function describeState(rt: Runtime, user: UserJson): string {
+  const style = rt.output.out;
+  const lockedUntil = lockedUntilOf(user);
+  if (user.disabled) {
+    return style.red('disabled');
+  }
+  if (lockedUntil !== null && Date.parse(lockedUntil) > Date.now()) {
+    return style.yellow(`locked until ${lockedUntil}`);
+  }
+  return 'enabled';
 }
 
 export function printRecoveryCodes(rt: Runtime, codes: string[]): void {

@@ -1,6 +1,7 @@
 // The runtime of one command: parsed global flags, output, prompter, and the
 // store, context and logged-in user, each made on first use.
 
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 import type { CoreContext } from '../core/context.js';
@@ -41,7 +42,9 @@ export class Runtime {
     if (flags.db !== undefined && flags.db.trim() === '') {
       throw new InputError('invalid --db "": give the path of a store file', 'usage');
     }
-    this.storePath = resolve(flags.db ?? (process.env.TWOFA_DB || join(envPaths('twofa', { suffix: '' }).data, 'twofa.db')));
+    const path = resolve(flags.db ?? (process.env.TWOFA_DB || join(envPaths('twofa', { suffix: '' }).data, 'twofa.db')));
+    // Sessions are saved per store path, so a link to a store counts as the store.
+    this.storePath = existsSync(path) ? realpathSync(path) : path;
   }
 
   /** Opens the store (migrating it) and returns the core context. */

@@ -54,6 +54,9 @@ export async function validateNewPassword(password: string, username: string | n
       'invalid_password',
     );
   }
+  if (normalized.trim() === '') {
+    throw new InputError('invalid password: it is only spaces; choose one with other characters', 'invalid_password');
+  }
   if (/\p{Cc}/u.test(normalized)) {
     throw new InputError('invalid password: it contains a control character such as a tab or newline', 'invalid_password');
   }

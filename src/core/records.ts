@@ -57,9 +57,19 @@ export function selectPublicUsers(db: Kysely<Database>) {
     ]);
 }
 
+/**
+ * Key of the lock time on a UserJson, for people's views. A symbol, so that
+ * JSON output keeps exactly the documented fields.
+ */
+export const LOCKED_UNTIL = Symbol('lockedUntil');
+
+export function lockedUntilOf(user: UserJson): string | null {
+  return (user as UserJson & { [LOCKED_UNTIL]?: string | null })[LOCKED_UNTIL] ?? null;
+}
+
 export function toUserJson(row: PublicUserRow | UserRow): UserJson {
   const secretPresent = 'otp_secret_present' in row ? row.otp_secret_present === 1 : row.otp_secret !== null;
-  return {
+  const json: UserJson = {
     id: row.id,
     username: row.username,
     email: row.email,
@@ -71,6 +81,8 @@ export function toUserJson(row: PublicUserRow | UserRow): UserJson {
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
   };
+  Object.defineProperty(json, LOCKED_UNTIL, { value: row.locked_until, enumerable: false });
+  return json;
 }
 
 /** Rows from the Python app may lack a role; they count as plain users. */

@@ -6,7 +6,7 @@ import type { UserJson } from '../../core/records.js';
 import { checkCurrentPassword, createUser, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
 import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullName, validateRole, type Role, type UserRef } from '../../core/validation.js';
 import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
-import { printEnrollment, printRecoveryCodes, printUser } from '../render.js';
+import { describeState, printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
 import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
@@ -218,7 +218,7 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
       user.fullName ?? '',
       user.email ?? '',
       user.role,
-      user.disabled ? style.red('disabled') : 'enabled',
+      describeState(rt, user),
       user.otpEnrolled ? 'enrolled' : style.yellow('pending'),
       user.lastLoginAt ?? 'never',
     ]);
