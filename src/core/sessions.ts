@@ -91,7 +91,7 @@ export async function authenticate(store: Store, token: string, now: Date): Prom
 }
 
 /** Revokes the session of a token; returns false when there was none to end. */
-export async function revokeSessionByToken(store: Store, token: string, now: Date): Promise<boolean> {
+export async function revokeSessionByToken(store: Store, token: string, now: Date, reason = 'logout'): Promise<boolean> {
   if (!TOKEN_PATTERN.test(token)) {
     return false;
   }
@@ -110,7 +110,7 @@ export async function revokeSessionByToken(store: Store, token: string, now: Dat
     const nowIso = now.toISOString();
     await trx.updateTable('sessions').set({ revoked_at: nowIso }).where('id', '=', session.id).execute();
     const party = { id: session.user_id, username: session.username };
-    await recordAuditEvent(trx, { action: 'session.revoked', nowIso, actor: party, target: party, detail: { reason: 'logout' } });
+    await recordAuditEvent(trx, { action: 'session.revoked', nowIso, actor: party, target: party, detail: { reason } });
     return true;
   });
 }

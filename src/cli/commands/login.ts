@@ -127,7 +127,7 @@ async function replaceLocalSession(rt: Runtime, result: LoginResult): Promise<vo
     previous = null;
   }
   if (previous !== null) {
-    await revokeSessionByToken((await rt.core()).store, previous, new Date());
+    await revokeSessionByToken((await rt.core()).store, previous, new Date(), 'replaced by a new login');
   }
   await writeSessionToken(rt.storePath, { token: result.token, expiresAt: result.expiresAt });
 }
