@@ -3,10 +3,11 @@
 // guessing. Each one was found by trying twofa as a new user.
 
 import assert from 'node:assert/strict';
-import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertOneLineError } from './support/checks.js';
+import { assertOneLineError, storeDigest } from './support/checks.js';
 import { codes, Sandbox } from './support/cli.js';
 
 const ROOT_PASSWORD = 'correct horse battery';
@@ -55,6 +56,31 @@ describe('command guards', () => {
 
     assert.equal(result.code, 1, result.stderr);
     assertOneLineError(result, /no store at .*nope.*init-admin/);
+  });
+
+  test('other program database untouched', async () => {
+    const other = join(sandbox.dir, 'notes.db');
+    execFileSync('sqlite3', [other, 'CREATE TABLE notes (body TEXT)']);
+    const before = storeDigest(other);
+
+    for (const args of [['users', 'me'], ['init-admin', '--username', 'ann', '--password-stdin']]) {
+      const result = await sandbox.run(['--db', other, ...args], { input: 'ann pass phrase 1\n' });
+
+      assert.equal(result.code, 1, result.stderr);
+      assertOneLineError(result, /another program \(it has no users table\)/);
+    }
+    assert.equal(storeDigest(other), before);
+  });
+
+  test('empty file is not a store', async () => {
+    const empty = join(sandbox.dir, 'empty.db');
+    writeFileSync(empty, '');
+
+    const result = await sandbox.run(['--db', empty, 'users', 'me']);
+
+    assert.equal(result.code, 1, result.stderr);
+    assertOneLineError(result, /not a twofa store yet; create one with "twofa init-admin"/);
+    assert.equal(statSync(empty).size, 0);
   });
 
   test('empty --db is rejected', async () => {
@@ -135,6 +161,24 @@ describe('command guards', () => {
       count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'login.failed' AND detail LIKE '%current_password%'"),
       1,
     );
+  });
+
+  test('locked account cannot change password', async () => {
+    const db = sandbox.open();
+    db.prepare("UPDATE users SET locked_until = '2999-01-01T00:00:00.000Z' WHERE username = 'root'").run();
+    db.close();
+    try {
+      const result = await sandbox.run(['users', 'update', '--change-password', '--password-stdin', '--new-password-stdin'], {
+        input: `${ROOT_PASSWORD}\nroot new pass phrase 3\n`,
+      });
+
+      assert.equal(result.code, 7, result.stderr);
+      assertOneLineError(result, /account locked/);
+    } finally {
+      const unlock = sandbox.open();
+      unlock.prepare("UPDATE users SET locked_until = NULL, failed_login_count = 0 WHERE username = 'root'").run();
+      unlock.close();
+    }
   });
 
   test('password of only spaces rejected', async () => {

@@ -85,13 +85,21 @@ export function passwordPolicyFor(username: string | null): PasswordPolicy {
   };
 }
 
+/** Rounds of typing a new password twice before a mismatch ends the command. */
+const CONFIRM_ROUNDS = 3;
+
 async function promptTwice(prompter: Prompter, options: { message: string; flag: string; policy: PasswordPolicy | undefined }): Promise<string> {
-  const first = await prompter.secret({ message: options.message, flag: options.flag, ...(options.policy ? { validate: options.policy } : {}) });
-  const second = await prompter.secret({ message: `${options.message} (again)`, flag: options.flag });
-  if (first !== second) {
-    throw new InputError('the two passwords differ; nothing was changed, run the command again', 'password_mismatch');
+  for (let round = 1; ; round += 1) {
+    const first = await prompter.secret({ message: options.message, flag: options.flag, ...(options.policy ? { validate: options.policy } : {}) });
+    const second = await prompter.secret({ message: `${options.message} (again)`, flag: options.flag });
+    if (first === second) {
+      return first;
+    }
+    if (round === CONFIRM_ROUNDS) {
+      throw new InputError('the two passwords differ; nothing was changed, run the command again', 'password_mismatch');
+    }
+    prompter.notice('The two passwords differ; type the new one again.');
   }
-  return first;
 }
 
 function readFirstLine(path: string, flag: string): string {

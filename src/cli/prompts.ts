@@ -12,6 +12,8 @@ export interface Prompter {
     required?: boolean;
     validate?: (value: string) => string | true | Promise<string | true>;
   }): Promise<string>;
+  /** Writes a line for the person at the prompts, on standard error. */
+  notice(text: string): void;
   /** Masked prompt; `validate` may return a message, and the prompt stays until it passes. */
   secret(options: { message: string; flag: string; validate?: (value: string) => Promise<string | true> }): Promise<string>;
 }
@@ -54,6 +56,10 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
 
   return {
     interactive,
+
+    notice(text) {
+      process.stderr.write(`${text}\n`);
+    },
 
     async text({ message, flag, required = true, validate }) {
       if (!interactive) {

@@ -211,7 +211,7 @@ async function upgradeHash(ctx: CoreContext, user: UserRow, password: string): P
   });
 }
 
-function requireNotLocked(user: UserRow, now: Date): void {
+export function requireNotLocked(user: UserRow, now: Date): void {
   if (user.locked_until !== null && Date.parse(user.locked_until) > now.getTime()) {
     const minutes = Math.ceil((Date.parse(user.locked_until) - now.getTime()) / 60000);
     throw new LockedError(

@@ -19,7 +19,7 @@ import {
   type UserJson,
   type UserRow,
 } from './records.js';
-import { recordFailure } from './login.js';
+import { recordFailure, requireNotLocked } from './login.js';
 import { issueRecoveryCodes } from './recovery.js';
 import { revokeUserSessions, type Actor } from './sessions.js';
 import { buildOtpauthUri, checkTotpCode, createTotpSecret } from './totp.js';
@@ -229,10 +229,11 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
 
 /**
  * Checks the actor's current password before a password change. A wrong one
- * counts as a failed login, so a left-open session cannot be used to guess it
- * without limit.
+ * counts as a failed login and a locked account is rejected, so a left-open
+ * session cannot be used to guess it without limit.
  */
 export async function checkCurrentPassword(ctx: CoreContext, actor: Actor, password: string): Promise<void> {
+  requireNotLocked(actor.user, ctx.now());
   if (!(await verifyPassword(password, actor.user.hashed_password, ctx.bcryptCost))) {
     await recordFailure(ctx, actor.user.id, 'current_password');
     throw new AuthError('current password is wrong; the password was not changed', 'wrong_password');

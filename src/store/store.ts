@@ -42,6 +42,10 @@ export async function openStore(path: string, options: { create?: boolean } = {}
   }
 
   try {
+    // Checked before the switch to WAL, which rewrites the file header.
+    if (readAppliedMigrations(sqlite).length === 0) {
+      requireStoreToInitialize(sqlite, absolutePath, options.create ?? false);
+    }
     configureConnection(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     const mode = statSync(absolutePath).mode & 0o777;
@@ -152,6 +156,32 @@ async function migrateStore(store: Store): Promise<void> {
       store.sqlite.exec('ROLLBACK');
     }
     throw error;
+  }
+}
+
+/**
+ * Lets twofa add its tables only to a store of the Python app (it has a users
+ * table) or, with `create`, to an empty database. Any other SQLite file
+ * belongs to some other program and stays untouched.
+ */
+function requireStoreToInitialize(sqlite: BetterSqlite3.Database, path: string, create: boolean): void {
+  const tables = sqlite
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .all() as Array<{ name: string }>;
+  if (tables.some((table) => table.name === 'users')) {
+    return;
+  }
+  if (tables.length > 0) {
+    throw new StoreError(
+      `${path} is a SQLite database of another program (it has no users table); give the path of a twofa store with --db or TWOFA_DB`,
+      'store_invalid',
+    );
+  }
+  if (!create) {
+    throw new StoreError(
+      `${path} is not a twofa store yet; create one with "twofa init-admin", or give the right path with --db or TWOFA_DB`,
+      'store_missing',
+    );
   }
 }
 

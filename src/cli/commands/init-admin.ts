@@ -3,7 +3,7 @@
 // confirms it (or after three wrong codes, pending), so Ctrl-C at any
 // prompt leaves no user behind.
 
-import { checkTotpCode, buildOtpauthUri, createTotpSecret } from '../../core/totp.js';
+import { buildOtpauthUri, checkTotpCode, createTotpSecret, resolveIssuer } from '../../core/totp.js';
 import { validateNewPassword } from '../../core/passwords.js';
 import { initAdmin, requireNoAdmin } from '../../core/users.js';
 import { existsSync } from 'node:fs';
@@ -17,6 +17,7 @@ const CONFIRM_ATTEMPTS = 3;
 export async function runInitAdmin(rt: Runtime, flags: ProfileFlags & PasswordFlags): Promise<void> {
   // An existing store is checked before the first prompt, so that a person
   // does not type a whole profile only to learn that it has an admin.
+  rt.createStore = true;
   const existing = existsSync(rt.storePath) ? await rt.core() : null;
   if (existing) {
     await requireNoAdmin(existing);
@@ -29,19 +30,18 @@ export async function runInitAdmin(rt: Runtime, flags: ProfileFlags & PasswordFl
     profile.username,
   );
 
-  rt.createStore = true;
-  const ctx = await rt.core();
-  await requireNoAdmin(ctx);
-
   let shown: { secret: string; code: string | null } | undefined;
   if (rt.prompter.interactive) {
     const secret = createTotpSecret();
-    await printEnrollment(rt, { username: profile.username, secret, otpauthUri: buildOtpauthUri({ issuer: ctx.issuer, username: profile.username, secret }) });
+    const otpauthUri = buildOtpauthUri({ issuer: resolveIssuer(process.env.TWOFA_ISSUER), username: profile.username, secret });
+    await printEnrollment(rt, { username: profile.username, secret, otpauthUri });
     // After three wrong codes the admin is still created, pending, with the
     // secret the person scanned already.
     shown = { secret, code: await askFirstCode(rt, secret) };
   }
 
+  // A new store is created only now, so Ctrl-C at a prompt leaves no file.
+  const ctx = await rt.core();
   const result = await initAdmin(ctx, { ...profile, password }, shown);
   rt.output.message(rt.output.err.green(`Created admin ${profile.username} (id ${result.user.id}).`));
 
