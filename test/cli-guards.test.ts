@@ -181,6 +181,36 @@ describe('command guards', () => {
     }
   });
 
+  test('attempt on locked account audited', async () => {
+    const db = sandbox.open();
+    db.prepare("UPDATE users SET locked_until = '2999-01-01T00:00:00.000Z' WHERE username = 'carol'").run();
+    db.close();
+    try {
+      const result = await sandbox.run(['login', '--username', 'carol', '--password-stdin', '--otp', '123456'], {
+        input: `${CAROL_PASSWORD}\n`,
+        env: { TWOFA_STATE_DIR: join(sandbox.dir, 'carol-locked') },
+      });
+
+      assert.equal(result.code, 7, result.stderr);
+      assert.equal(
+        count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'login.failed' AND detail LIKE '%\"locked\"%'"),
+        1,
+      );
+    } finally {
+      const unlock = await sandbox.run(['users', 'update', 'carol', '--unlock']);
+      assert.equal(unlock.code, 0, unlock.stderr);
+    }
+  });
+
+  test('unlock without lock writes nothing', async () => {
+    const eventsBefore = count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'user.unlocked'");
+
+    const result = await sandbox.run(['users', 'update', 'carol', '--unlock']);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'user.unlocked'"), eventsBefore);
+  });
+
   test('password of only spaces rejected', async () => {
     const result = await sandbox.run(['users', 'create', '--username', 'spacey', '--password-stdin'], { input: '          \n' });
 

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { writeTransaction } from '../store/store.js';
-import { recordAuditEvent } from './audit.js';
+import { recordAuditEvent, type AuditParty } from './audit.js';
 import { FAILED_LOGIN_WINDOW_SECONDS, LOCKOUT_SECONDS, MAX_FAILED_LOGINS } from './constants.js';
 import type { CoreContext } from './context.js';
 import { AuthError, LockedError } from './errors.js';
@@ -51,7 +51,7 @@ export async function checkPassword(ctx: CoreContext, credentials: { username: s
   const lookupName = credentials.username.trim();
   let user = lookupName === '' ? undefined : await findUserRow(ctx.store.db, { username: lookupName });
   if (user) {
-    requireNotLocked(user, ctx.now());
+    await requireNotLockedAudited(ctx, user);
   }
 
   const passwordMatches = await verifyPassword(credentials.password, user?.hashed_password ?? null, ctx.bcryptCost);
@@ -211,6 +211,19 @@ async function upgradeHash(ctx: CoreContext, user: UserRow, password: string): P
   });
 }
 
+/** Like requireNotLocked, and records the rejected attempt in the audit log. */
+async function requireNotLockedAudited(ctx: CoreContext, user: UserRow): Promise<void> {
+  try {
+    requireNotLocked(user, ctx.now());
+  } catch (error) {
+    const party = { id: user.id, username: user.username };
+    await writeTransaction(ctx.store, (trx) =>
+      recordAuditEvent(trx, { action: 'login.failed', nowIso: ctx.now().toISOString(), actor: null, target: party, detail: { reason: 'locked' } }),
+    );
+    throw error;
+  }
+}
+
 export function requireNotLocked(user: UserRow, now: Date): void {
   if (user.locked_until !== null && Date.parse(user.locked_until) > now.getTime()) {
     const minutes = Math.ceil((Date.parse(user.locked_until) - now.getTime()) / 60000);
@@ -225,7 +238,7 @@ export function requireNotLocked(user: UserRow, now: Date): void {
  * Counts a failed login in the store, since every run is a new process. The
  * fifth failure within 15 minutes locks the account for 15 minutes.
  */
-export async function recordFailure(ctx: CoreContext, userId: number, reason: string): Promise<void> {
+export async function recordFailure(ctx: CoreContext, userId: number, reason: string, actor: AuditParty | null = null): Promise<void> {
   const now = ctx.now();
   const nowIso = now.toISOString();
 
@@ -238,7 +251,7 @@ export async function recordFailure(ctx: CoreContext, userId: number, reason: st
     const windowStartMs = user.failed_login_window_start === null ? null : Date.parse(user.failed_login_window_start);
     const inWindow = windowStartMs !== null && now.getTime() - windowStartMs < FAILED_LOGIN_WINDOW_SECONDS * 1000;
     const count = inWindow ? user.failed_login_count + 1 : 1;
-    await recordAuditEvent(trx, { action: 'login.failed', nowIso, actor: null, target: party, detail: { reason, failures: count } });
+    await recordAuditEvent(trx, { action: 'login.failed', nowIso, actor, target: party, detail: { reason, failures: count } });
 
     if (count >= MAX_FAILED_LOGINS) {
       const lockedUntil = new Date(now.getTime() + LOCKOUT_SECONDS * 1000).toISOString();

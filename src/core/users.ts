@@ -108,7 +108,8 @@ export async function initAdmin(
       throw new AuthError('invalid code: it does not match the secret at the current time; check the clock of the device', 'invalid_code');
     }
     const enrollment = await insertUser(ctx, trx, { ...fields, secret: shown.secret, confirmedStep: check.step });
-    const nowIso = now.toISOString();
+    // The events follow user.created, so they take its time, not the earlier one of the code check.
+    const nowIso = enrollment.user.createdAt ?? now.toISOString();
     const party = partyOf(enrollment.user);
     await recordAuditEvent(trx, { action: 'otp.enrolled', nowIso, actor: party, target: party });
     const recoveryCodes = await issueRecoveryCodes(trx, enrollment.user.id, nowIso);
@@ -235,7 +236,7 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
 export async function checkCurrentPassword(ctx: CoreContext, actor: Actor, password: string): Promise<void> {
   requireNotLocked(actor.user, ctx.now());
   if (!(await verifyPassword(password, actor.user.hashed_password, ctx.bcryptCost))) {
-    await recordFailure(ctx, actor.user.id, 'current_password');
+    await recordFailure(ctx, actor.user.id, 'current_password', partyOf(actor.user));
     throw new AuthError('current password is wrong; the password was not changed', 'wrong_password');
   }
 }
@@ -367,7 +368,8 @@ async function applyChanges(
     await trx.deleteFrom('recovery_codes').where('user_id', '=', target.id).execute();
     await recordAuditEvent(trx, { action: 'otp.reset', nowIso, actor: actorParty, target: targetParty });
   }
-  if (changes.unlock) {
+  // Unlocking an account that has no lock and no failures changes nothing.
+  if (changes.unlock && (target.locked_until !== null || target.failed_login_count > 0)) {
     Object.assign(values, { failed_login_count: 0, failed_login_window_start: null, locked_until: null });
     await recordAuditEvent(trx, { action: 'user.unlocked', nowIso, actor: actorParty, target: targetParty });
   }
