@@ -83,6 +83,16 @@ describe('command guards', () => {
     assert.equal(statSync(empty).size, 0);
   });
 
+  test('version as JSON with --json', async () => {
+    const plain = await sandbox.run(['--version']);
+    const json = await sandbox.run(['--version', '--json']);
+
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(json.json, { version: plain.stdout.trim() });
+  });
+
   test('empty --db is rejected', async () => {
     const result = await sandbox.run(['--db', '', 'users', 'me']);
 

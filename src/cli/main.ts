@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Runtime, GlobalFlags } from './runtime.js';
 
 declare const TWOFA_VERSION: string;
+const VERSION = typeof TWOFA_VERSION === 'string' ? TWOFA_VERSION : '0.0.0-dev';
 
 /** Exit codes; the README lists them for users. */
 const EXIT_SUCCESS = 0;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
 function buildProgram(): Command {
   const root = new Command('twofa')
     .description('Administer a SQLite user store with roles and two-factor (TOTP) login.')
-    .version(typeof TWOFA_VERSION === 'string' ? TWOFA_VERSION : '0.0.0-dev', '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('--db <path>', 'SQLite store file (default: $TWOFA_DB, else twofa.db in the data folder)')
     .option('--json', 'print one JSON value on standard output; errors as JSON on standard error')
@@ -54,7 +55,7 @@ function buildProgram(): Command {
     .option('--qr-invert', 'draw the QR code for light terminal themes')
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: () => undefined })
+    .configureOutput({ outputError: () => undefined, writeOut: writeVersionOrHelp })
     .addHelpText(
       'after',
       `
@@ -165,6 +166,12 @@ or input, 3 not authenticated, 4 permission denied, 5 not found, 6 conflict,
     .action(command(async (rt, flags) => (await import('./commands/audit.js')).runAudit(rt, flags)));
 
   return root;
+}
+
+/** Writes commander's output; with --json, the version as one JSON value. */
+function writeVersionOrHelp(text: string): void {
+  const asJson = process.argv.includes('--json') && text === `${VERSION}\n`;
+  process.stdout.write(asJson ? `${JSON.stringify({ version: VERSION })}\n` : text);
 }
 
 function passwordStdinOption(description = 'read the password from the first line of standard input'): Option {
