@@ -11,7 +11,7 @@ import type { CoreContext } from './context.js';
 import { AuthError, LockedError } from './errors.js';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { findUserRow, isDisabled, toUserJson, type UserJson, type UserRow } from './records.js';
-import { consumeRecoveryCode, issueRecoveryCodes } from './recovery.js';
+import { completeEnrollment, consumeRecoveryCode } from './recovery.js';
 import { createSession } from './sessions.js';
 import { buildOtpauthUri, checkTotpCode, createTotpSecret } from './totp.js';
 
@@ -104,7 +104,7 @@ export async function completeLogin(
 
     const pending = user.otp_pending !== 0;
     const party = { id: user.id, username: user.username };
-    let confirmedEnrollment = false;
+    let recoveryCodes: string[] | null = null;
 
     if ('recoveryCode' in options.factor) {
       const used = !pending && (await consumeRecoveryCode(trx, user.id, options.factor.recoveryCode, nowIso));
@@ -124,14 +124,8 @@ export async function completeLogin(
       }
       await trx.updateTable('users').set({ last_totp_step: result.step, otp_pending: 0 }).where('id', '=', user.id).execute();
       if (pending) {
-        confirmedEnrollment = true;
-        await recordAuditEvent(trx, { action: 'otp.enrolled', nowIso, actor: party, target: party });
+        recoveryCodes = await completeEnrollment(trx, party, nowIso);
       }
-    }
-
-    const recoveryCodes = confirmedEnrollment ? await issueRecoveryCodes(trx, user.id, nowIso) : null;
-    if (recoveryCodes) {
-      await recordAuditEvent(trx, { action: 'recovery_codes.issued', nowIso, actor: party, target: party, detail: { count: recoveryCodes.length } });
     }
 
     await trx
@@ -190,11 +184,7 @@ export async function confirmEnrollment(ctx: CoreContext, options: { userId: num
     }
 
     await trx.updateTable('users').set({ last_totp_step: result.step, otp_pending: 0 }).where('id', '=', user.id).execute();
-    const party = { id: user.id, username: user.username };
-    await recordAuditEvent(trx, { action: 'otp.enrolled', nowIso, actor: party, target: party });
-    const codes = await issueRecoveryCodes(trx, user.id, nowIso);
-    await recordAuditEvent(trx, { action: 'recovery_codes.issued', nowIso, actor: party, target: party, detail: { count: codes.length } });
-    return codes;
+    return completeEnrollment(trx, { id: user.id, username: user.username }, nowIso);
   });
 }
 

@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
+import { recordAuditEvent, type AuditParty } from './audit.js';
 import { RECOVERY_CODE_BYTES, RECOVERY_CODE_COUNT } from './constants.js';
 
 const RECOVERY_CODE_HEX_DIGITS = RECOVERY_CODE_BYTES * 2;
@@ -23,6 +24,17 @@ export async function issueRecoveryCodes(db: Kysely<Database>, userId: number, n
     .insertInto('recovery_codes')
     .values(codes.map((code) => ({ user_id: userId, code_hash: hashRecoveryCode(normalizeRecoveryCode(code)!), created_at: nowIso })))
     .execute();
+  return codes;
+}
+
+/**
+ * Records a confirmed TOTP enrollment in the audit log and issues the user's
+ * first recovery codes, returned in plain text to show once.
+ */
+export async function completeEnrollment(db: Kysely<Database>, user: AuditParty, nowIso: string): Promise<string[]> {
+  await recordAuditEvent(db, { action: 'otp.enrolled', nowIso, actor: user, target: user });
+  const codes = await issueRecoveryCodes(db, user.id, nowIso);
+  await recordAuditEvent(db, { action: 'recovery_codes.issued', nowIso, actor: user, target: user, detail: { count: codes.length } });
   return codes;
 }
 

@@ -20,7 +20,7 @@ import {
   type UserRow,
 } from './records.js';
 import { recordFailure, requireNotLocked } from './login.js';
-import { issueRecoveryCodes } from './recovery.js';
+import { completeEnrollment, issueRecoveryCodes } from './recovery.js';
 import { revokeUserSessions, type Actor } from './sessions.js';
 import { buildOtpauthUri, checkTotpCode, createTotpSecret } from './totp.js';
 import { validateEmail, validateFullName, validateRole, validateUsername, type Role, type UserRef } from './validation.js';
@@ -110,10 +110,7 @@ export async function initAdmin(
     const enrollment = await insertUser(ctx, trx, { ...fields, secret: shown.secret, confirmedStep: check.step });
     // The events follow user.created, so they take its time, not the earlier one of the code check.
     const nowIso = enrollment.user.createdAt ?? now.toISOString();
-    const party = partyOf(enrollment.user);
-    await recordAuditEvent(trx, { action: 'otp.enrolled', nowIso, actor: party, target: party });
-    const recoveryCodes = await issueRecoveryCodes(trx, enrollment.user.id, nowIso);
-    await recordAuditEvent(trx, { action: 'recovery_codes.issued', nowIso, actor: party, target: party, detail: { count: recoveryCodes.length } });
+    const recoveryCodes = await completeEnrollment(trx, partyOf(enrollment.user), nowIso);
     return { ...enrollment, recoveryCodes };
   });
 }
@@ -495,26 +492,28 @@ function requireAdmin(actor: Actor, action: string): void {
 }
 
 async function requireUniqueUsername(trx: Kysely<Database>, username: string, exceptId: number | null): Promise<void> {
-  let query = trx.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase()));
-  if (exceptId !== null) {
-    query = query.where('id', '!=', exceptId);
-  }
-  if (await query.executeTakeFirst()) {
+  if (await isTaken(trx, 'username', username, exceptId)) {
     throw new ConflictError(`username "${username}" is taken; choose another`, 'username_taken');
   }
 }
 
 async function requireUniqueEmail(trx: Kysely<Database>, email: string, exceptId: number | null): Promise<void> {
-  let query = trx.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
-  if (exceptId !== null) {
-    query = query.where('id', '!=', exceptId);
-  }
-  if (await query.executeTakeFirst()) {
+  if (await isTaken(trx, 'email', email, exceptId)) {
     throw new ConflictError(`email "${email}" is taken by another user; use another address`, 'email_taken');
   }
 }
 
-function refersTo(ref: UserRef, user: UserRow): boolean {
+/** Looks the value up case-insensitively, through the index on lower(column). */
+async function isTaken(trx: Kysely<Database>, column: 'username' | 'email', value: string, exceptId: number | null): Promise<boolean> {
+  let query = trx.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', [column]), '=', value.toLowerCase()));
+  if (exceptId !== null) {
+    query = query.where('id', '!=', exceptId);
+  }
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+/** Tells whether a USER argument names this user (by id, or username in any case). */
+export function refersTo(ref: UserRef, user: { id: number; username: string | null }): boolean {
   return 'id' in ref ? ref.id === user.id : ref.username.toLowerCase() === (user.username ?? '').toLowerCase();
 }
 

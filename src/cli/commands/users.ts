@@ -3,8 +3,8 @@
 import { InputError } from '../../core/errors.js';
 import { generateRandomPassword, validateNewPassword } from '../../core/passwords.js';
 import type { UserJson } from '../../core/records.js';
-import { checkCurrentPassword, createUser, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
-import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullName, validateRole, type Role, type UserRef } from '../../core/validation.js';
+import { checkCurrentPassword, createUser, refersTo, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
+import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullName, validateRole, type Role } from '../../core/validation.js';
 import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
 import { describeState, printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
@@ -101,7 +101,7 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
 
   const actor = await rt.actor();
   if (flags.changePassword) {
-    if (ref === null || isSameUser(ref, actor.user)) {
+    if (ref === null || refersTo(ref, actor.user)) {
       changes.currentPassword = await readPassword(flags, rt.prompter, { message: 'Current password', confirm: false });
       // Checked before the new password is requested, so a typo fails fast.
       await checkCurrentPassword(await rt.core(), actor, changes.currentPassword);
@@ -119,10 +119,6 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
     }
   }
   rt.output.result(result.recoveryCodes === null ? result.user : { ...result.user, recoveryCodes: result.recoveryCodes });
-}
-
-function isSameUser(ref: UserRef, user: { id: number; username: string | null }): boolean {
-  return 'id' in ref ? ref.id === user.id : ref.username.toLowerCase() === (user.username ?? '').toLowerCase();
 }
 
 export async function runList(rt: Runtime, flags: ListFlags): Promise<void> {
