@@ -24,11 +24,13 @@ function count(sandbox: Sandbox, sql: string): number {
 
 describe('command guards', () => {
   const sandbox = new Sandbox('guards');
+  let rootRecoveryCodes: string[] = [];
 
   before(async () => {
     await sandbox.initAdmin('root', ROOT_PASSWORD);
     const login = await sandbox.login('root', ROOT_PASSWORD);
     assert.equal(login.code, 0, login.stderr);
+    rootRecoveryCodes = login.json.recoveryCodes as string[];
     await sandbox.createUser('carol', CAROL_PASSWORD);
   });
 
@@ -236,6 +238,16 @@ describe('command guards', () => {
 
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.json.username, 'root');
+  });
+
+  test('recovery login counts codes left', async () => {
+    const result = await sandbox.run(['login', '--username', 'root', '--password-stdin', '--recovery-code', rootRecoveryCodes[0] ?? ''], {
+      input: `${ROOT_PASSWORD}\n`,
+      env: { TWOFA_STATE_DIR: join(sandbox.dir, 'root-recovery') },
+    });
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Recovery code used: 9 left\./);
   });
 
   test('--qr draws pending enrollment', async () => {

@@ -77,11 +77,6 @@ export class Output {
     }
   }
 
-  /** Writes one JSON value per line; used to stream long arrays. */
-  raw(text: string): void {
-    this.stdout.write(text);
-  }
-
   /** Writes a message for people to standard error. */
   message(text: string): void {
     this.stderr.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -70,7 +70,7 @@ export async function readNewPassword(flags: PasswordFlags, prompter: Prompter, 
 /** Checks a new password as it is typed; returns a message for the prompt, or true. */
 export type PasswordPolicy = (password: string) => Promise<string | true>;
 
-/** The password policy for a user, as a prompt check. */
+/** Returns the password policy for a user as a prompt check. */
 export function passwordPolicyFor(username: string | null): PasswordPolicy {
   return async (password) => {
     try {

@@ -1,6 +1,6 @@
-// The one place that prompts people for input. Prompts appear only when standard
-// input is a terminal and --no-input was not given; otherwise a missing value
-// is an InputError that names the flag which supplies it.
+// The one place that prompts people for input. Prompts appear only when
+// standard input is a terminal and --no-input was not given. Otherwise a
+// missing value is an InputError that names the flag which supplies it.
 
 import { CancelledError, InputError } from '../core/errors.js';
 

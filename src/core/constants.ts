@@ -6,7 +6,7 @@ export const TOTP_ALGORITHM = 'SHA1';
 /** Steps accepted before and after the current one, for clock drift. */
 export const TOTP_WINDOW_STEPS = 1;
 export const TOTP_SECRET_BYTES = 20;
-/** 16 base32 characters, as the Python app's secrets have; otplib 13 asks for 16 bytes unless told. */
+/** 16 base32 characters, as the Python app's secrets have. otplib 13 requires 16 bytes unless configured otherwise. */
 export const TOTP_MIN_SECRET_BYTES = 10;
 export const DEFAULT_ISSUER = 'twofa';
 

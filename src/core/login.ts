@@ -11,7 +11,7 @@ import type { CoreContext } from './context.js';
 import { AuthError, LockedError } from './errors.js';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { findUserRow, isDisabled, toUserJson, type UserJson, type UserRow } from './records.js';
-import { completeEnrollment, consumeRecoveryCode } from './recovery.js';
+import { completeEnrollment, consumeRecoveryCode, countUnusedRecoveryCodes } from './recovery.js';
 import { createSession } from './sessions.js';
 import { buildOtpauthUri, checkTotpCode, createTotpSecret } from './totp.js';
 
@@ -39,6 +39,8 @@ export interface LoginResult {
   expiresAt: string;
   /** Set when this login confirmed the enrollment. */
   recoveryCodes: string[] | null;
+  /** Unused recovery codes left, set when this login used one. */
+  recoveryCodesLeft: number | null;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function completeLogin(
     const pending = user.otp_pending !== 0;
     const party = { id: user.id, username: user.username };
     let recoveryCodes: string[] | null = null;
+    let recoveryCodesLeft: number | null = null;
 
     if ('recoveryCode' in options.factor) {
       const used = !pending && (await consumeRecoveryCode(trx, user.id, options.factor.recoveryCode, nowIso));
@@ -112,6 +115,7 @@ export async function completeLogin(
         return { ok: false as const, reason: 'recovery_code' };
       }
       await recordAuditEvent(trx, { action: 'recovery_code.used', nowIso, actor: party, target: party });
+      recoveryCodesLeft = await countUnusedRecoveryCodes(trx, user.id);
     } else {
       const result = checkTotpCode({
         secret: user.otp_secret,
@@ -151,7 +155,7 @@ export async function completeLogin(
     });
 
     const updated = await trx.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
-    return { ok: true as const, user: toUserJson(updated), session, recoveryCodes };
+    return { ok: true as const, user: toUserJson(updated), session, recoveryCodes, recoveryCodesLeft };
   });
 
   if (!outcome.ok) {
@@ -161,7 +165,13 @@ export async function completeLogin(
   if (check.passwordToRehash !== null) {
     await upgradeHash(ctx, check.user, check.passwordToRehash);
   }
-  return { user: outcome.user, token: outcome.session.token, expiresAt: outcome.session.expiresAt, recoveryCodes: outcome.recoveryCodes };
+  return {
+    user: outcome.user,
+    token: outcome.session.token,
+    expiresAt: outcome.session.expiresAt,
+    recoveryCodes: outcome.recoveryCodes,
+    recoveryCodesLeft: outcome.recoveryCodesLeft,
+  };
 }
 
 /**

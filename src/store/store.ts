@@ -16,7 +16,7 @@ export interface Store {
   path: string;
   db: Kysely<Database>;
   sqlite: BetterSqlite3.Database;
-  /** Mode bits of the file when group or others may read it (it holds TOTP secrets), else null. */
+  /** Mode bits of the file when group or others may read it (it contains TOTP secrets), else null. */
   looseMode: number | null;
   close(): Promise<void>;
 }
@@ -62,7 +62,8 @@ export async function openStore(path: string, options: { create?: boolean } = {}
 /**
  * Runs fn inside BEGIN IMMEDIATE ... COMMIT, so the write lock is taken before
  * the first read and a read-then-write cannot fail on a lock midway. The lock
- * is held while fn runs, so callers do slow work such as bcrypt before.
+ * is held while fn runs, so callers must do slow work such as bcrypt before.
+ * NOTE: nothing here checks that; the core's callers hash first by design.
  */
 export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   return store.db.connection().execute(async (connection) => {

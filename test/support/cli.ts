@@ -128,7 +128,7 @@ export function runTwofa(args: string[], options: RunOptions = {}): Promise<RunR
   });
 }
 
-/** The TOTP code of a base32 secret at a Unix time, computed by oathtool. */
+/** Computes the TOTP code of a base32 secret at a Unix time with oathtool. */
 export function oathtool(secret: string, unixSeconds: number): string {
   const time = new Date(unixSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   return execFileSync('oathtool', ['--totp', '--base32', `--now=${time}`, secret], { encoding: 'utf8' }).trim();

@@ -11,7 +11,7 @@ export async function runAudit(rt: Runtime, flags: { user?: string; limit?: stri
     limit: flags.limit === undefined ? DEFAULT_AUDIT_LIMIT : parseCount(flags.limit, '--limit'),
   };
   const actor = await rt.actor();
-  // One event more than shown tells whether older ones remain.
+  // Fetching one event more than the limit shows whether older ones remain.
   const fetched = await readAuditLog(await rt.core(), actor, { ...options, limit: options.limit === 0 ? 0 : options.limit + 1 });
   const events = options.limit === 0 ? fetched : fetched.slice(0, options.limit);
   if (fetched.length > events.length) {

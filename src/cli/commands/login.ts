@@ -38,6 +38,11 @@ export async function runLogin(rt: Runtime, flags: LoginFlags): Promise<void> {
   await replaceLocalSession(rt, result);
   const name = result.user.username ?? String(result.user.id);
   rt.output.message(rt.output.err.green(`Logged in as ${name} (${result.user.role}) until ${result.expiresAt}.`));
+  if (result.recoveryCodesLeft !== null) {
+    const left = result.recoveryCodesLeft;
+    const advice = left <= 3 ? '; issue a new set with "twofa users update --new-recovery-codes"' : '';
+    rt.output.message(`Recovery code used: ${left} left${advice}.`);
+  }
   if (result.recoveryCodes !== null && !rt.output.json) {
     rt.output.message('Two-factor enrollment confirmed.');
     printRecoveryCodes(rt, result.recoveryCodes);

@@ -66,7 +66,7 @@ export function takenChecks(ctx: CoreContext): TakenChecks {
   };
 }
 
-/** A prompt check: the format first, then whether the value is taken. */
+/** Builds a prompt check: the format first, then whether the value is taken. */
 function withTakenCheck(
   validate: (value: string) => unknown,
   isTaken: ((value: string) => Promise<string | null>) | undefined,

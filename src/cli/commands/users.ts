@@ -106,7 +106,13 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
       // Checked before the new password is requested, so a typo fails fast.
       await checkCurrentPassword(await rt.core(), actor, changes.currentPassword);
     }
-    const username = ref === null ? actor.user.username : 'username' in ref ? ref.username : null;
+    // The policy rejects a password equal to the username, when the name is known here.
+    let username: string | null = null;
+    if (ref === null) {
+      username = actor.user.username;
+    } else if ('username' in ref) {
+      username = ref.username;
+    }
     changes.newPassword = await readNewPassword(flags, rt.prompter, passwordPolicyFor(username));
   }
 
@@ -140,7 +146,7 @@ export async function runList(rt: Runtime, flags: ListFlags): Promise<void> {
   };
 
   const actor = await rt.actor();
-  // One row more than shown tells whether another page follows.
+  // Fetching one row more than the page shows whether another page follows.
   const limit = options.limit;
   const page = pageOf(listUsers(await rt.core(), actor, { ...options, limit: limit === 0 ? 0 : limit + 1 }), limit);
   if (rt.output.json) {
