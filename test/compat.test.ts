@@ -96,3 +96,42 @@ describe('store of the Python app', () => {
     assert.equal(sqlite(sandbox.db, 'SELECT count(*) FROM users'), '3');
   });
 });
+
+describe('names the Python app stored without twofa input rules', () => {
+  const sandbox = new Sandbox('compat-unprintable');
+  // An escape sequence that would turn the terminal red, a line break and a
+  // right-to-left override: the app validates none of them.
+  const rawName = 'Mallory\u001b[31m\nFake row\u202E';
+
+  before(async () => {
+    await sandbox.initAdmin();
+    const login = await sandbox.login('root', 'correct horse battery');
+    assert.equal(login.code, 0, login.stderr);
+    sqlite(
+      sandbox.db,
+      `INSERT INTO users (username, email, full_name, role) VALUES ('mallory', 'm@example.com', 'Mallory' || char(27) || '[31m' || char(10) || 'Fake row' || char(8238), 'user')`,
+    );
+  });
+
+  after(() => sandbox.remove());
+
+  test('show as replacement characters in tables and fields', async () => {
+    const list = await sandbox.run(['users', 'list']);
+    const get = await sandbox.run(['users', 'get', 'mallory']);
+
+    for (const result of [list, get]) {
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(!/[\u001b\u202E]/.test(result.stdout), `raw control characters reached the terminal: ${JSON.stringify(result.stdout)}`);
+      assert.ok(result.stdout.includes('Mallory\uFFFD[31m\uFFFDFake row\uFFFD'), result.stdout);
+    }
+    const rows = list.stdout.split('\n').filter((line) => line.startsWith('│'));
+    assert.equal(rows.length, 3, 'the line break in the name split a table row');
+  });
+
+  test('stay exact in JSON', async () => {
+    const result = await sandbox.run(['users', 'get', 'mallory', '--json']);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.json.fullName, rawName);
+  });
+});

@@ -3,15 +3,16 @@
 import { lockedUntilOf, type UserJson } from '../core/records.js';
 import { renderQr } from './qr.js';
 import type { Runtime } from './runtime.js';
+import { printable } from './table.js';
 
 /** Prints a user as aligned "field: value" lines on standard output. */
 export function printUser(rt: Runtime, user: UserJson): void {
   const style = rt.output.out;
   const rows: Array<[string, string]> = [
     ['id', String(user.id)],
-    ['username', user.username ?? '-'],
-    ['full name', user.fullName ?? '-'],
-    ['email', user.email ?? '-'],
+    ['username', user.username === null ? '-' : printable(user.username)],
+    ['full name', user.fullName === null ? '-' : printable(user.fullName)],
+    ['email', user.email === null ? '-' : printable(user.email)],
     ['role', user.role],
     ['state', describeState(rt, user)],
     ['2FA', user.otpEnrolled ? 'enrolled' : style.yellow('pending')],

@@ -4,6 +4,7 @@ import { readAuditLog } from '../../core/audit-query.js';
 import { DEFAULT_AUDIT_LIMIT } from '../../core/constants.js';
 import { parseCount, parseUserRef } from '../../core/validation.js';
 import type { Runtime } from '../runtime.js';
+import { printable, renderTable } from '../table.js';
 
 export async function runAudit(rt: Runtime, flags: { user?: string; limit?: string }): Promise<void> {
   const options = {
@@ -26,20 +27,16 @@ export async function runAudit(rt: Runtime, flags: { user?: string; limit?: stri
     rt.output.message('No events.');
     return;
   }
-  const { default: Table } = await import('cli-table3');
   const style = rt.output.out;
-  const table = new Table({
-    head: ['time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading)),
-    style: { head: [], border: [], compact: true },
-  });
-  for (const event of events) {
-    table.push([
-      event.at,
-      event.action,
-      event.actor?.username ?? (event.actor ? `#${event.actor.id}` : '-'),
-      event.target?.username ?? (event.target ? `#${event.target.id}` : '-'),
-      event.detail === null ? '' : JSON.stringify(event.detail),
-    ]);
-  }
-  rt.output.data(table.toString());
+  const headings = ['time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading));
+  const party = (who: { id: number; username: string | null } | null) =>
+    who === null ? '-' : who.username === null ? `#${who.id}` : printable(who.username);
+  const rows = events.map((event) => [
+    event.at,
+    event.action,
+    party(event.actor),
+    party(event.target),
+    event.detail === null ? '' : printable(JSON.stringify(event.detail)),
+  ]);
+  rt.output.data(renderTable(headings, rows));
 }

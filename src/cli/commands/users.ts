@@ -8,6 +8,7 @@ import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullNa
 import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
 import { describeState, printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
+import { printable, renderTable } from '../table.js';
 import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
 export interface CreateFlags extends ProfileFlags, PasswordFlags {
@@ -203,39 +204,36 @@ function writeChunk(text: string): Promise<void> {
 }
 
 async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<void> {
-  const { default: Table } = await import('cli-table3');
   const style = rt.output.out;
-  const headings = ['id', 'username', 'full name', 'email', 'role', 'state', '2FA', 'last login'];
-  const makeTable = () =>
-    new Table({ head: headings.map((heading) => style.bold(heading)), style: { head: [], border: [], compact: true } });
+  const headings = ['id', 'username', 'full name', 'email', 'role', 'state', '2FA', 'last login'].map((heading) => style.bold(heading));
 
   // Tables are drawn a page at a time, so a listing of every user streams too.
   const rowsPerTable = 1000;
-  let table = makeTable();
+  let rows: string[][] = [];
   let count = 0;
   for await (const user of users) {
-    table.push([
+    rows.push([
       String(user.id),
-      user.username ?? '-',
-      user.fullName ?? '',
-      user.email ?? '',
+      user.username === null ? '-' : printable(user.username),
+      printable(user.fullName ?? ''),
+      printable(user.email ?? ''),
       user.role,
       describeState(rt, user),
       user.otpEnrolled ? 'enrolled' : style.yellow('pending'),
       user.lastLoginAt ?? 'never',
     ]);
     count += 1;
-    if (count % rowsPerTable === 0) {
-      await writeChunk(`${table.toString()}\n`);
-      table = makeTable();
+    if (rows.length === rowsPerTable) {
+      await writeChunk(`${renderTable(headings, rows)}\n`);
+      rows = [];
     }
   }
   if (count === 0) {
     rt.output.message('No users match.');
     return;
   }
-  if (count % rowsPerTable !== 0) {
-    await writeChunk(`${table.toString()}\n`);
+  if (rows.length > 0) {
+    await writeChunk(`${renderTable(headings, rows)}\n`);
   }
   rt.output.message(rt.output.err.dim(`${count} user${count === 1 ? '' : 's'}.`));
 }
