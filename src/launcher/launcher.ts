@@ -5,14 +5,13 @@
 // this file to dist/launcher.cjs, beside the CLI bundle.
 //
 // The cache is dist/cli.cjs.cache, beside the bundle, so it is exactly as
-// trusted as the code. Its first line records the SHA-256 of the bundle it
-// was made from and the commands it covers; V8 itself checks its version and
-// flags. When a command runs that the cache does not cover, or the cache is
+// trusted as the code. Its first line records which bundle file it was made
+// from (size, modification time in nanoseconds, inode) and the commands it
+// covers. V8 itself checks its version, its flags and the source length. When a command runs that the cache does not cover, or the cache is
 // missing, stale or rejected, the cache is written anew as the process
 // exits, when V8 has compiled all the code that command ran. A read-only
 // install folder just means no cache. TWOFA_CODE_CACHE=0 turns it off.
-import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -27,10 +26,16 @@ const CACHE = `${BUNDLE}.cache`;
 /** A cache stops growing at this many commands, whatever the arguments look like. */
 const MAX_COVERED_COMMANDS = 32;
 
-const source = readFileSync(BUNDLE, 'utf8');
+// The key comes from the descriptor that the source is read from, so it
+// matches the file read even if a build replaces it meanwhile. A stat costs
+// less than hashing the source, which would load node:crypto in every command.
+const bundleFd = openSync(BUNDLE, 'r');
+const bundleStats = fstatSync(bundleFd, { bigint: true });
+const source = readFileSync(bundleFd, 'utf8');
+closeSync(bundleFd);
+const sourceKey = `${bundleStats.size}-${bundleStats.mtimeNs}-${bundleStats.ino}`;
 const useCache = process.env.TWOFA_CODE_CACHE !== '0';
-const sourceHash = useCache ? createHash('sha256').update(source).digest('hex') : '';
-const cache = useCache ? readCache(sourceHash) : null;
+const cache = useCache ? readCache(sourceKey) : null;
 
 // The same wrapper as Node's own for CommonJS modules.
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
@@ -42,7 +47,7 @@ if (useCache) {
   const command = commandOf(process.argv.slice(2));
   const covered = cache !== null && !script.cachedDataRejected ? cache.commands : [];
   if (!covered.includes(command) && covered.length < MAX_COVERED_COMMANDS) {
-    process.once('exit', () => writeCache({ source: sourceHash, commands: [...covered, command] }));
+    process.once('exit', () => writeCache({ source: sourceKey, commands: [...covered, command] }));
   }
 }
 
@@ -54,7 +59,7 @@ const runBundle = script.runInThisContext();
 queueMicrotask(() => runBundle.call(bundleModule.exports, bundleModule.exports, createRequire(BUNDLE), bundleModule, BUNDLE, dirname(BUNDLE)));
 
 /** Returns the cache made from this bundle, or null when there is none. */
-function readCache(expectedSourceHash: string): { commands: string[]; data: Buffer } | null {
+function readCache(expectedSourceKey: string): { commands: string[]; data: Buffer } | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(CACHE);
@@ -64,7 +69,7 @@ function readCache(expectedSourceHash: string): { commands: string[]; data: Buff
   const newline = bytes.indexOf(10);
   try {
     const header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as Partial<CacheHeader>;
-    if (header.source !== expectedSourceHash || !Array.isArray(header.commands)) {
+    if (header.source !== expectedSourceKey || !Array.isArray(header.commands)) {
       return null;
     }
     return { commands: header.commands, data: bytes.subarray(newline + 1) };
