@@ -28,15 +28,21 @@ export class Output {
   /** Styles for standard output and for standard error; plain when colour is off. */
   out: Styles = plainStyles;
   err: Styles = plainStyles;
-  private readonly stdout: NodeJS.WriteStream;
-  private readonly stderr: NodeJS.WriteStream;
   private readonly colorAllowed: boolean;
 
-  constructor(options: OutputOptions, streams: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process) {
+  constructor(options: OutputOptions) {
     this.json = options.json;
-    this.stdout = streams.stdout;
-    this.stderr = streams.stderr;
     this.colorAllowed = options.color && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  }
+
+  // Node opens process.stdout and process.stderr on first use, so a command
+  // that never writes to standard error does not pay for opening it.
+  private get stdout(): NodeJS.WriteStream {
+    return process.stdout;
+  }
+
+  private get stderr(): NodeJS.WriteStream {
+    return process.stderr;
   }
 
   /** Loads chalk only when a stream will show colour. */

