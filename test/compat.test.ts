@@ -102,6 +102,8 @@ describe('names the Python app stored without twofa input rules', () => {
   // An escape sequence that would turn the terminal red, a line break and a
   // right-to-left override: the app validates none of them.
   const rawName = 'Mallory\u001b[31m\nFake row\u202E';
+  const rawUsername = 'mal\u0007lory';
+  let id = '';
 
   before(async () => {
     await sandbox.initAdmin();
@@ -109,19 +111,26 @@ describe('names the Python app stored without twofa input rules', () => {
     assert.equal(login.code, 0, login.stderr);
     sqlite(
       sandbox.db,
-      `INSERT INTO users (username, email, full_name, role) VALUES ('mallory', 'm@example.com', 'Mallory' || char(27) || '[31m' || char(10) || 'Fake row' || char(8238), 'user')`,
+      `INSERT INTO users (username, email, full_name, role) VALUES ('mal' || char(7) || 'lory', 'm@example.com', 'Mallory' || char(27) || '[31m' || char(10) || 'Fake row' || char(8238), 'user')`,
     );
+    id = sqlite(sandbox.db, "SELECT id FROM users WHERE email = 'm@example.com'");
   });
 
   after(() => sandbox.remove());
 
-  test('show as replacement characters in tables and fields', async () => {
+  test('show as replacement characters in output', async () => {
     const list = await sandbox.run(['users', 'list']);
-    const get = await sandbox.run(['users', 'get', 'mallory']);
+    const get = await sandbox.run(['users', 'get', id]);
+    const update = await sandbox.run(['users', 'update', id, '--email', 'mallory@example.com']);
+    const audit = await sandbox.run(['audit', '--limit', '1']);
 
-    for (const result of [list, get]) {
+    for (const result of [list, get, update, audit]) {
       assert.equal(result.code, 0, result.stderr);
-      assert.ok(!/[\u001b\u202E]/.test(result.stdout), `raw control characters reached the terminal: ${JSON.stringify(result.stdout)}`);
+      const shown = result.stdout + result.stderr;
+      assert.ok(!/[\u0007\u001b\u202E]/.test(shown), `raw control characters reached the terminal: ${JSON.stringify(shown)}`);
+      assert.ok(shown.includes('mal\uFFFDlory'), shown);
+    }
+    for (const result of [list, get]) {
       assert.ok(result.stdout.includes('Mallory\uFFFD[31m\uFFFDFake row\uFFFD'), result.stdout);
     }
     const rows = list.stdout.split('\n').filter((line) => line.startsWith('│'));
@@ -129,9 +138,10 @@ describe('names the Python app stored without twofa input rules', () => {
   });
 
   test('stay exact in JSON', async () => {
-    const result = await sandbox.run(['users', 'get', 'mallory', '--json']);
+    const result = await sandbox.run(['users', 'get', id, '--json']);
 
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.json.fullName, rawName);
+    assert.equal(result.json.username, rawUsername);
   });
 });

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { printable, renderTable } from '../src/cli/table.js';
+import { renderTable } from '../src/cli/table.js';
+import { printable } from '../src/cli/terminal-text.js';
 
 describe('renderTable', () => {
   test('pads every column to its widest cell', () => {

@@ -3,7 +3,7 @@
 import { lockedUntilOf, type UserJson } from '../core/records.js';
 import { renderQr } from './qr.js';
 import type { Runtime } from './runtime.js';
-import { printable } from './table.js';
+import { printable } from './terminal-text.js';
 
 /** Prints a user as aligned "field: value" lines on standard output. */
 export function printUser(rt: Runtime, user: UserJson): void {
@@ -34,7 +34,7 @@ export function printUser(rt: Runtime, user: UserJson): void {
 export async function printEnrollment(rt: Runtime, enrollment: { username: string | null; secret: string; otpauthUri: string }): Promise<void> {
   const style = rt.output.out;
   rt.output.data('');
-  rt.output.data(`Scan this with an authenticator app to enroll ${enrollment.username ?? 'the user'}:`);
+  rt.output.data(`Scan this with an authenticator app to enroll ${enrollment.username === null ? 'the user' : printable(enrollment.username)}:`);
   if (rt.drawQr) {
     rt.output.data('');
     rt.output.data(await renderQr(enrollment.otpauthUri, Boolean(rt.flags.qrInvert)));

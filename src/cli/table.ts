@@ -16,7 +16,8 @@ const RULES = {
  * Draws headings and rows as one table string, without a final newline.
  * Each column is as wide on screen as its widest cell, so ANSI colour codes
  * count as nothing and wide characters as two columns. Cells must not
- * contain line breaks, so pass values from the store through printable().
+ * contain line breaks, so pass values from the store through printable()
+ * (terminal-text.ts).
  */
 export function renderTable(headings: readonly string[], rows: readonly (readonly string[])[]): string {
   const headingWidths = headings.map((heading) => stringWidth(heading));
@@ -40,17 +41,4 @@ export function renderTable(headings: readonly string[], rows: readonly (readonl
   rows.forEach((row, index) => lines.push(line(row, cellWidths[index] as number[])));
   lines.push(rule(RULES.bottom));
   return lines.join('\n');
-}
-
-// C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and
-// isolates: on a terminal they can move or hide other text.
-const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu;
-
-/**
- * Replaces control and bidirectional formatting characters with U+FFFD, so a
- * value from the store is safe to show on a terminal. The Python app may
- * have stored names that twofa's own input rules reject.
- */
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, '\uFFFD');
 }

@@ -4,7 +4,8 @@ import { readAuditLog } from '../../core/audit-query.js';
 import { DEFAULT_AUDIT_LIMIT } from '../../core/constants.js';
 import { parseCount, parseUserRef } from '../../core/validation.js';
 import type { Runtime } from '../runtime.js';
-import { printable, renderTable } from '../table.js';
+import { renderTable } from '../table.js';
+import { printable } from '../terminal-text.js';
 
 export async function runAudit(rt: Runtime, flags: { user?: string; limit?: string }): Promise<void> {
   const options = {

@@ -11,6 +11,7 @@ import { promptHint } from '../prompts.js';
 import { renderQr } from '../qr.js';
 import { printEnrollment, printRecoveryCodes } from '../render.js';
 import type { Runtime } from '../runtime.js';
+import { printable } from '../terminal-text.js';
 import { prepareStateDirectory, readSessionToken, writeSessionToken } from '../session-file.js';
 
 export interface LoginFlags extends PasswordFlags {
@@ -36,7 +37,7 @@ export async function runLogin(rt: Runtime, flags: LoginFlags): Promise<void> {
   const result = await finishLogin(rt, check, flags, ttlSeconds);
 
   await replaceLocalSession(rt, result);
-  const name = result.user.username ?? String(result.user.id);
+  const name = result.user.username === null ? String(result.user.id) : printable(result.user.username);
   rt.output.message(rt.output.err.green(`Logged in as ${name} (${result.user.role}) until ${result.expiresAt}.`));
   if (result.recoveryCodesLeft !== null) {
     const left = result.recoveryCodesLeft;

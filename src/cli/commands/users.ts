@@ -8,7 +8,8 @@ import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullNa
 import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
 import { describeState, printEnrollment, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
-import { printable, renderTable } from '../table.js';
+import { renderTable } from '../table.js';
+import { printable } from '../terminal-text.js';
 import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
 export interface CreateFlags extends ProfileFlags, PasswordFlags {
@@ -118,7 +119,7 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
   }
 
   const result = await updateUser(await rt.core(), actor, ref, changes);
-  rt.output.message(rt.output.err.green(`Updated ${result.user.username ?? result.user.id}.`));
+  rt.output.message(rt.output.err.green(`Updated ${result.user.username === null ? result.user.id : printable(result.user.username)}.`));
   if (!rt.output.json) {
     printUser(rt, result.user);
     if (result.recoveryCodes !== null) {
