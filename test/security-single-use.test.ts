@@ -1,13 +1,14 @@
 // Single-use TOTP codes: the window of one step either side, and the last
 // accepted step per user, checked and advanced in one IMMEDIATE transaction
-// for logins and for enrollment confirmation.
+// for logins and for the first code of init-admin.
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { AuthError } from '../src/core/errors.js';
-import { confirmEnrollment, LOGIN_FAILED_MESSAGE } from '../src/core/login.js';
+import { LOGIN_FAILED_MESSAGE } from '../src/core/login.js';
+import { initAdmin } from '../src/core/users.js';
 import { codes, Sandbox } from './support/cli.js';
-import { caught, insertUser, K_CODES, loginAt, openCoreFixture, Person, queryStore, type CoreFixture } from './support/security.js';
+import { caught, DEFAULT_PASSWORD, insertUser, K, K_CODES, loginAt, openCoreFixture, Person, queryStore, type CoreFixture } from './support/security.js';
 
 describe('TOTP window and replay', () => {
   let fixture: CoreFixture;
@@ -95,20 +96,22 @@ describe('TOTP window and replay', () => {
     await assertRejected(50, 'ana', K_CODES.step1);
   });
 
-  test('confirmEnrollment code rejected at login', async () => {
-    const id = await insertUser(fixture.store, { username: 'ana', pending: 1 });
+  test('init-admin code rejected at login', async () => {
     fixture.clock.set(40);
-    const recoveryCodes = await confirmEnrollment(fixture.ctx, { userId: id, code: K_CODES.step1 });
-    assert.ok(recoveryCodes, 'the first code did not confirm the enrollment');
+    const admin = { username: 'ana', email: null, fullName: null, password: DEFAULT_PASSWORD };
+    const created = await initAdmin(fixture.ctx, admin, { secret: K, code: K_CODES.step1 });
+    assert.ok(created.recoveryCodes, 'the first code did not confirm the enrollment');
     assert.equal(await lastStepOf('ana'), 1);
     await assertRejected(50, 'ana', K_CODES.step1);
   });
 
-  test('confirmEnrollment rejects used step', async () => {
-    const id = await insertUser(fixture.store, { username: 'ana', pending: 1, lastStep: 1 });
-    fixture.clock.set(50);
-    const recoveryCodes = await confirmEnrollment(fixture.ctx, { userId: id, code: K_CODES.step1 });
-    assert.equal(recoveryCodes, null);
+  test('init-admin rejects stale code', async () => {
+    fixture.clock.set(90);
+    const admin = { username: 'ana', email: null, fullName: null, password: DEFAULT_PASSWORD };
+    const error = await caught(() => initAdmin(fixture.ctx, admin, { secret: K, code: K_CODES.step1 }));
+    assert.ok(error instanceof AuthError, `expected AuthError, got ${error.name}: ${error.message}`);
+    const count = await fixture.store.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    assert.equal(Number(count.count), 0, 'a rejected first code still wrote the admin');
   });
 
   test('wrong code keeps last step', async () => {
@@ -117,9 +120,8 @@ describe('TOTP window and replay', () => {
     assert.equal(await lastStepOf('ana'), 0);
   });
 
-  // TODO: otplib 13 throws AfterTimeStepRangeExceededError when the stored
-  // step lies past the window, as after the clock moves back. checkTotpCode
-  // lets it through, so the login exits 1 instead of 3.
+  // otplib 13 throws when the stored step lies past the window, as after the
+  // clock moves back. checkTotpCode rejects the code before otplib sees it.
   test('code rejected after clock moves back', async () => {
     await insertUser(fixture.store, { username: 'ana', lastStep: 5 });
     await assertRejected(59, 'ana', K_CODES.step1);

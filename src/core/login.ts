@@ -174,30 +174,6 @@ export async function completeLogin(
   };
 }
 
-/**
- * Confirms a pending enrollment with its first code, outside a login (as
- * interactive init-admin does), and issues recovery codes. Returns null when
- * the code is wrong.
- */
-export async function confirmEnrollment(ctx: CoreContext, options: { userId: number; code: string }): Promise<string[] | null> {
-  const now = ctx.now();
-  const nowIso = now.toISOString();
-
-  return writeTransaction(ctx.store, async (trx) => {
-    const user = await trx.selectFrom('users').selectAll().where('id', '=', options.userId).executeTakeFirst();
-    if (!user || user.otp_secret === null || user.otp_pending === 0) {
-      return null;
-    }
-    const result = checkTotpCode({ secret: user.otp_secret, code: options.code, nowSeconds: now.getTime() / 1000, lastStep: user.last_totp_step });
-    if (!result.valid) {
-      return null;
-    }
-
-    await trx.updateTable('users').set({ last_totp_step: result.step, otp_pending: 0 }).where('id', '=', user.id).execute();
-    return completeEnrollment(trx, { id: user.id, username: user.username }, nowIso);
-  });
-}
-
 /** Stores a hash at the configured cost, unless the password changed meanwhile. */
 async function upgradeHash(ctx: CoreContext, user: UserRow, password: string): Promise<void> {
   const hash = await hashPassword(password, ctx.bcryptCost);

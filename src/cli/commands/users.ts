@@ -6,7 +6,7 @@ import type { UserJson } from '../../core/records.js';
 import { checkCurrentPassword, createUser, refersTo, describeSelf, getUser, listUsers, updateUser, type UserChanges } from '../../core/users.js';
 import { parseCount, parseListLimit, parseUserRef, validateEmail, validateFullName, validateRole, type Role } from '../../core/validation.js';
 import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } from '../passwords.js';
-import { describeState, printEnrollment, printRecoveryCodes, printUser } from '../render.js';
+import { describeState, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
 import { renderTable } from '../table.js';
 import { printable } from '../terminal-text.js';
@@ -152,7 +152,7 @@ export async function runList(rt: Runtime, flags: ListFlags): Promise<void> {
   const limit = options.limit;
   const page = pageOf(listUsers(await rt.core(), actor, { ...options, limit: limit === 0 ? 0 : limit + 1 }), limit);
   if (rt.output.json) {
-    await streamJsonArray(rt, page.users);
+    await streamJsonArray(page.users);
   } else {
     await printTable(rt, page.users);
   }
@@ -183,7 +183,7 @@ function pageOf(users: AsyncIterable<UserJson>, limit: number) {
 }
 
 /** Writes a JSON array one user at a time, so memory stays flat for any count. */
-async function streamJsonArray(rt: Runtime, users: AsyncIterable<UserJson>): Promise<void> {
+async function streamJsonArray(users: AsyncIterable<UserJson>): Promise<void> {
   let count = 0;
   let buffer = '[';
   for await (const user of users) {
