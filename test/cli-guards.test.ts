@@ -22,6 +22,15 @@ function count(sandbox: Sandbox, sql: string): number {
   }
 }
 
+function rootHash(sandbox: Sandbox): string {
+  const db = sandbox.open();
+  try {
+    return (db.prepare("SELECT hashed_password AS hash FROM users WHERE username = 'root'").get() as { hash: string }).hash;
+  } finally {
+    db.close();
+  }
+}
+
 describe('command guards', () => {
   const sandbox = new Sandbox('guards');
   let rootRecoveryCodes: string[] = [];
@@ -173,6 +182,20 @@ describe('command guards', () => {
       count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'login.failed' AND detail LIKE '%current_password%'"),
       1,
     );
+  });
+
+  test('new password equal to current rejected', async () => {
+    const before = count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'user.password_changed'");
+    const hash = rootHash(sandbox);
+
+    const result = await sandbox.run(['users', 'update', '--change-password', '--password-stdin', '--new-password-stdin'], {
+      input: `${ROOT_PASSWORD}\n${ROOT_PASSWORD}\n`,
+    });
+
+    assert.equal(result.code, 2, result.stderr);
+    assertOneLineError(result, /invalid password: it equals the current password; choose a new one/);
+    assert.equal(rootHash(sandbox), hash);
+    assert.equal(count(sandbox, "SELECT count(*) AS n FROM audit_events WHERE action = 'user.password_changed'"), before);
   });
 
   test('locked account cannot change password', async () => {

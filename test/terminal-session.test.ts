@@ -290,6 +290,19 @@ describe('interactive password change', () => {
     assert.equal(withOld.code, 3, 'login with the old password still works');
   });
 
+  test('current password as new is rejected', async (t) => {
+    const { sandbox, terminal } = setUp(t);
+    await bobLoggedIn(sandbox);
+    terminal.runCommand(`${TWOFA} users update --change-password`);
+
+    await typeMasked(terminal, /Current password/, BOB_PASSWORD);
+    await typeMasked(terminal, /New password/, BOB_PASSWORD);
+
+    await terminal.waitFor(/equals the current password/);
+    terminal.press('C-c');
+    assert.equal(await terminal.waitForExit(), 130);
+  });
+
   test('mismatched new passwords are asked again', async (t) => {
     const { sandbox, terminal } = setUp(t);
     await bobLoggedIn(sandbox);

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { validateNewPassword } from '../core/passwords.js';
+import { requireDifferentPassword, validateNewPassword } from '../core/passwords.js';
 import { promptHint, type Prompter } from './prompts.js';
 import { describeFileError } from './session-file.js';
 
@@ -71,9 +71,12 @@ export async function readNewPassword(flags: PasswordFlags, prompter: Prompter, 
 export type PasswordPolicy = (password: string) => Promise<string | true>;
 
 /** Returns the password policy for a user as a prompt check. */
-export function passwordPolicyFor(username: string | null): PasswordPolicy {
+export function passwordPolicyFor(username: string | null, currentPassword: string | null = null): PasswordPolicy {
   return async (password) => {
     try {
+      if (currentPassword !== null) {
+        requireDifferentPassword(password, currentPassword);
+      }
       await validateNewPassword(password, username);
       return true;
     } catch (error) {

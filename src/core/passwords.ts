@@ -69,6 +69,13 @@ export async function validateNewPassword(password: string, username: string | n
   return normalized;
 }
 
+/** Throws InputError when a new password equals the current one, compared in NFC. */
+export function requireDifferentPassword(newPassword: string, currentPassword: string): void {
+  if (newPassword.normalize('NFC') === currentPassword.normalize('NFC')) {
+    throw new InputError('invalid password: it equals the current password; choose a new one', 'invalid_password');
+  }
+}
+
 /** Hashes an already validated password with bcrypt at the given cost. */
 export async function hashPassword(password: string, cost: number): Promise<string> {
   const bcrypt = await loadBcrypt();

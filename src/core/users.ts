@@ -7,7 +7,7 @@ import { writeTransaction } from '../store/store.js';
 import { recordAuditEvent, type AuditParty } from './audit.js';
 import type { CoreContext } from './context.js';
 import { AuthError, ConflictError, InputError, NotFoundError, PermissionError } from './errors.js';
-import { hashPassword, validateNewPassword, verifyPassword } from './passwords.js';
+import { hashPassword, requireDifferentPassword, validateNewPassword, verifyPassword } from './passwords.js';
 import {
   describeRef,
   findUserRow,
@@ -209,6 +209,7 @@ export async function updateUser(ctx: CoreContext, actor: Actor, ref: UserRef | 
 
   if (changes.newPassword !== undefined && isSelf) {
     await checkCurrentPassword(ctx, actor, changes.currentPassword ?? '');
+    requireDifferentPassword(changes.newPassword, changes.currentPassword ?? '');
   }
   const newPassword = changes.newPassword === undefined ? null : await validateNewPassword(changes.newPassword, target.username);
   const newHash = newPassword === null ? null : await hashPassword(newPassword, ctx.bcryptCost);
@@ -237,6 +238,7 @@ export async function checkCurrentPassword(ctx: CoreContext, actor: Actor, passw
     throw new AuthError('current password is wrong; the password was not changed', 'wrong_password');
   }
 }
+
 
 /** Returns the message for a username or email that is taken, or null; for prompts. */
 export async function findTaken(ctx: CoreContext, value: { username?: string; email?: string }): Promise<string | null> {

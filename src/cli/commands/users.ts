@@ -115,7 +115,7 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
     } else if ('username' in ref) {
       username = ref.username;
     }
-    changes.newPassword = await readNewPassword(flags, rt.prompter, passwordPolicyFor(username));
+    changes.newPassword = await readNewPassword(flags, rt.prompter, passwordPolicyFor(username, changes.currentPassword ?? null));
   }
 
   const result = await updateUser(await rt.core(), actor, ref, changes);
