@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { renderTable } from '../src/cli/table.js';
+import { displayWidth, renderTable } from '../src/cli/table.js';
 import { printable } from '../src/cli/terminal-text.js';
 
 describe('renderTable', () => {
@@ -44,6 +44,74 @@ describe('renderTable', () => {
 
   test('draws only headings for no rows', () => {
     assert.equal(renderTable(['a', 'bb'], []), ['┌───┬────┐', '│ a │ bb │', '├───┼────┤', '└───┴────┘'].join('\n'));
+  });
+});
+
+describe('fitted to a terminal', () => {
+  const headings = ['id', 'name', 'email'];
+  const rows = [['1', 'Alexandra Longname', 'alexandra@example.com']];
+
+  test('cuts the widest shrinkable columns first', () => {
+    const table = renderTable(headings, rows, { maxWidth: 40, shrinkable: [1, 2] });
+
+    assert.equal(
+      table,
+      [
+        '┌────┬────────────────┬────────────────┐',
+        '│ id │ name           │ email          │',
+        '├────┼────────────────┼────────────────┤',
+        '│ 1  │ Alexandra Lon… │ alexandra@exa… │',
+        '└────┴────────────────┴────────────────┘',
+      ].join('\n'),
+    );
+    for (const line of table.split('\n')) {
+      assert.equal(displayWidth(line), 40, line);
+    }
+  });
+
+  test('stops at eight columns', () => {
+    const table = renderTable(headings, rows, { maxWidth: 10, shrinkable: [1, 2] });
+
+    assert.equal(table.split('\n')[3], '│ 1  │ Alexand… │ alexand… │');
+  });
+
+  test('keeps other columns whole', () => {
+    const table = renderTable(headings, rows, { maxWidth: 30, shrinkable: [1] });
+
+    assert.equal(table.split('\n')[3], '│ 1  │ Alexand… │ alexandra@example.com │');
+  });
+
+  test('leaves a table that fits alone', () => {
+    assert.equal(renderTable(headings, rows, { maxWidth: 80, shrinkable: [1, 2] }), renderTable(headings, rows));
+  });
+});
+
+describe('displayWidth', () => {
+  test('counts zero-width characters as nothing', () => {
+    const cases: Array<[string, number]> = [
+      ['a\u200Bb', 2],
+      ['a\u200Cb', 2],
+      ['x\u200Dy', 2],
+      ['soft\u00ADhyphen', 10],
+      ['\uFEFFbom', 3],
+      ['\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', 7],
+    ];
+    for (const [text, width] of cases) {
+      assert.equal(displayWidth(text), width, JSON.stringify(text));
+    }
+  });
+
+  test('keeps emoji sequences at two columns', () => {
+    assert.equal(displayWidth('👩‍💻'), 2);
+    assert.equal(displayWidth('👍🏽'), 2);
+    assert.equal(displayWidth('山田'), 4);
+  });
+
+  test('pads rows with zero-width characters', () => {
+    const table = renderTable(['name'], [['a\u200Bb'], ['ab']]);
+
+    assert.equal(table.split('\n')[3], '│ a\u200Bb   │');
+    assert.equal(table.split('\n')[4], '│ ab   │');
   });
 });
 

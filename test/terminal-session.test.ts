@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { BIN, ROOT, Sandbox, codes } from './support/cli.js';
 import { decodeQr, extractQrLines, printedSecret, printedUri } from './support/qr.js';
 import { Terminal } from './support/tmux.js';
+import { displayWidth } from '../src/cli/table.js';
 
 const ADMIN_PASSWORD = 'correct horse battery';
 const BOB_PASSWORD = 'purple monkey dishwasher';
@@ -17,9 +18,9 @@ const EXIT_CANCELLED = 130;
 const TWOFA = `'${BIN.replace(/'/g, `'\\''`)}'`;
 
 /** Creates a store and a terminal whose shell has TWOFA_DB, TWOFA_STATE_DIR and TWOFA_BCRYPT_COST set; the test removes both when it ends. */
-function setUp(t: TestContext): { sandbox: Sandbox; terminal: Terminal } {
+function setUp(t: TestContext, size: { width?: number } = {}): { sandbox: Sandbox; terminal: Terminal } {
   const sandbox = new Sandbox('twofa-tty');
-  const terminal = Terminal.start({ env: sandbox.env, cwd: ROOT });
+  const terminal = Terminal.start({ env: sandbox.env, cwd: ROOT, ...size });
   t.after(() => {
     terminal.kill();
     sandbox.remove();
@@ -317,6 +318,34 @@ describe('interactive password change', () => {
     assert.equal(await terminal.waitForExit(), 130);
     const withOld = await sandbox.login('bob', BOB_PASSWORD);
     assert.equal(withOld.code, 0, `login with the unchanged password: ${withOld.stderr}`);
+  });
+});
+
+describe('tables at a terminal', () => {
+  const longName = 'Carolina Esperanza de los Santos y Montenegro';
+  const longEmail = 'carolina.esperanza.montenegro@example.com';
+
+  // At their narrowest, the eight columns of users list take 96 columns.
+  test('list fits a 100-column terminal', async (t) => {
+    const { sandbox, terminal } = setUp(t, { width: 100 });
+    await adminWithPendingBob(sandbox);
+    await sandbox.createUser('carol', BOB_PASSWORD, ['--full-name', longName, '--email', longEmail]);
+    terminal.runCommand(`${TWOFA} users list`);
+
+    assert.equal(await terminal.waitForExit(), 0);
+    const tableLines = terminal.output().split('\n').filter((line) => /^[┌├│└]/.test(line));
+    assert.equal(tableLines.length, 7, terminal.output());
+    for (const line of tableLines) {
+      assert.ok(displayWidth(line) <= 100, `wider than the terminal: ${line}`);
+    }
+    const carol = tableLines.find((line) => line.includes(' carol ')) ?? '';
+    assert.match(carol, /Carolina[^│]*…/);
+    assert.doesNotMatch(carol, /Montenegro/);
+
+    const piped = await sandbox.run(['users', 'list']);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.ok(piped.stdout.includes(longName), 'a piped table cut the full name');
+    assert.ok(piped.stdout.includes(longEmail), 'a piped table cut the email');
   });
 });
 

@@ -480,6 +480,53 @@ describe('users list and get', () => {
   });
 });
 
+describe('search in any script', () => {
+  const sandbox = new Sandbox('search');
+  let admin: Person;
+
+  before(async () => {
+    admin = await firstAdmin(sandbox, 'admin', ADMIN_PASSWORD);
+    await admin.createUser('jose', VALID_PASSWORD, ['--full-name', 'José Núñez', '--email', 'jose@example.com']);
+    await admin.createUser('anna', VALID_PASSWORD, ['--full-name', 'Anna Straße']);
+    await admin.createUser('taro', VALID_PASSWORD, ['--full-name', '山田太郎']);
+    // Rows as another program may store them: a decomposed é, full-width letters.
+    const db = sandbox.open();
+    try {
+      db.prepare("INSERT INTO users (username, full_name, role) VALUES ('decomposed', ?, 'user')").run('Rene\u0301 Roy');
+      db.prepare("INSERT INTO users (username, full_name, role) VALUES ('wide', ?, 'user')").run('ＷＩＤＥ Ｗｉｌｌ');
+    } finally {
+      db.close();
+    }
+  });
+
+  after(() => sandbox.remove());
+
+  test('matches regardless of case and form', async () => {
+    const cases: Array<[string, string[]]> = [
+      ['JOSÉ', ['jose']],
+      ['núñez', ['jose']],
+      ['NÚÑEZ', ['jose']],
+      ['strasse', ['anna']],
+      ['STRASSE', ['anna']],
+      ['山田', ['taro']],
+      ['René', ['decomposed']],
+      ['RENÉ', ['decomposed']],
+      ['wide will', ['wide']],
+      ['e\u0301 r', ['decomposed']],
+      ['jose@EXAMPLE', ['jose']],
+    ];
+    for (const [search, expected] of cases) {
+      const result = await admin.run(['users', 'list', '--json', '--search', search]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(
+        (result.json as any[]).map((user) => user.username),
+        expected,
+        `--search ${JSON.stringify(search)}`,
+      );
+    }
+  });
+});
+
 describe('users list paging', () => {
   const sandbox = new Sandbox('paging');
   const bulkCount = 150;

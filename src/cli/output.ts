@@ -65,6 +65,11 @@ export class Output {
     this.err = errColor ? styles : plainStyles;
   }
 
+  /** The width of the terminal on standard output, or undefined when it is not one. */
+  get terminalColumns(): number | undefined {
+    return this.stdout.isTTY ? this.stdout.columns : undefined;
+  }
+
   get stdoutIsTerminal(): boolean {
     return Boolean(this.stdout.isTTY);
   }

@@ -4,6 +4,7 @@
 // This renderer measures each cell once (docs/benchmarks.md has the times).
 
 import stringWidth from 'fast-string-width';
+import truncatedWidth from 'fast-string-truncated-width';
 
 const VERTICAL = '│';
 const RULES = {
@@ -11,34 +12,106 @@ const RULES = {
   middle: ['├', '┼', '┤'],
   bottom: ['└', '┴', '┘'],
 } as const;
+const ELLIPSIS = '…';
+/** The narrowest a column gets when the table is fitted to a terminal. */
+const MIN_FITTED_WIDTH = 8;
+
+// Characters that terminals draw with no width, but fast-string-width counts
+// as one column: the soft hyphen, zero-width spaces and joiners,
+// direction marks, the word joiner and the byte order mark. A zero-width
+// joiner between two emoji belongs to the emoji sequence, which
+// fast-string-width measures whole, so it stays.
+const ZERO_WIDTH =
+  /[\u00AD\u200B\u200C\u200E\u200F\u2060-\u2064\uFEFF]|(?<!\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0F]?)\u200D|\u200D(?!\p{Extended_Pictographic})/gu;
+const MAYBE_ZERO_WIDTH = /[\u00AD\u200B-\u200F\u2060-\u2064\uFEFF]/;
+
+export interface TableOptions {
+  /** The terminal width to fit the table into, or undefined for no limit. */
+  maxWidth?: number | undefined;
+  /**
+   * The columns that may be cut to fit; of two equally wide, the one listed
+   * first is cut first. Their cells must be plain text, without colour codes.
+   */
+  shrinkable?: readonly number[];
+}
+
+/** Returns how many columns a terminal uses to draw text. */
+export function displayWidth(text: string): number {
+  return stringWidth(MAYBE_ZERO_WIDTH.test(text) ? text.replace(ZERO_WIDTH, '') : text);
+}
 
 /**
  * Draws headings and rows as one table string, without a final newline.
  * Each column is as wide on screen as its widest cell, so ANSI colour codes
- * count as nothing and wide characters as two columns. Cells must not
- * contain line breaks, so pass values from the store through printable()
- * (terminal-text.ts).
+ * count as nothing and wide characters as two columns. With maxWidth, the
+ * shrinkable columns are narrowed (the widest first) and their cells cut
+ * with "…" until the table fits or each is MIN_FITTED_WIDTH wide. Cells must
+ * not contain line breaks, so pass values from the store through
+ * printable() (terminal-text.ts).
  */
-export function renderTable(headings: readonly string[], rows: readonly (readonly string[])[]): string {
-  const headingWidths = headings.map((heading) => stringWidth(heading));
+export function renderTable(headings: readonly string[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
+  const headingWidths = headings.map((heading) => displayWidth(heading));
   const widths = [...headingWidths];
-  const cellWidths = rows.map((row) =>
+  let cellWidths = rows.map((row) =>
     row.map((cell, column) => {
-      const width = stringWidth(cell);
+      const width = displayWidth(cell);
       if (width > (widths[column] ?? 0)) {
         widths[column] = width;
       }
       return width;
     }),
   );
+  let cells: readonly (readonly string[])[] = rows;
+
+  if (options.maxWidth !== undefined && fitColumns(widths, headingWidths, options.maxWidth, options.shrinkable ?? [])) {
+    cells = rows.map((row) => row.map((cell, column) => cutToWidth(cell, widths[column] as number)));
+    cellWidths = cells.map((row) => row.map((cell) => displayWidth(cell)));
+  }
 
   const rule = ([left, join, right]: readonly [string, string, string]) =>
     `${left}${widths.map((width) => '─'.repeat(width + 2)).join(join)}${right}`;
-  const line = (cells: readonly string[], measured: readonly number[]) =>
-    `${VERTICAL}${widths.map((width, column) => ` ${cells[column] ?? ''}${' '.repeat(width - (measured[column] ?? 0))} `).join(VERTICAL)}${VERTICAL}`;
+  const line = (texts: readonly string[], measured: readonly number[]) =>
+    `${VERTICAL}${widths.map((width, column) => ` ${texts[column] ?? ''}${' '.repeat(Math.max(0, width - (measured[column] ?? 0)))} `).join(VERTICAL)}${VERTICAL}`;
 
   const lines = [rule(RULES.top), line(headings, headingWidths), rule(RULES.middle)];
-  rows.forEach((row, index) => lines.push(line(row, cellWidths[index] as number[])));
+  cells.forEach((row, index) => lines.push(line(row, cellWidths[index] as number[])));
   lines.push(rule(RULES.bottom));
   return lines.join('\n');
+}
+
+/**
+ * Narrows the shrinkable columns in place until the table fits maxWidth, one
+ * column at a time, the widest first, and none below its heading or
+ * MIN_FITTED_WIDTH. Returns whether any column changed.
+ */
+function fitColumns(widths: number[], headingWidths: readonly number[], maxWidth: number, shrinkable: readonly number[]): boolean {
+  // Each column has a space either side and a border on its right; the first border is the table's left edge.
+  let excess = widths.reduce((sum, width) => sum + width + 3, 1) - maxWidth;
+  let changed = false;
+  while (excess > 0) {
+    let widest: number | null = null;
+    for (const column of shrinkable) {
+      const width = widths[column] as number;
+      const narrowest = Math.max(MIN_FITTED_WIDTH, headingWidths[column] ?? 0);
+      if (width > narrowest && (widest === null || width > (widths[widest] as number))) {
+        widest = column;
+      }
+    }
+    if (widest === null) {
+      break;
+    }
+    widths[widest] = (widths[widest] as number) - 1;
+    excess -= 1;
+    changed = true;
+  }
+  return changed;
+}
+
+/** Cuts plain text to at most width columns, ending it with "…" when cut. */
+function cutToWidth(text: string, width: number): string {
+  if (displayWidth(text) <= width) {
+    return text;
+  }
+  const { index } = truncatedWidth(text, { limit: width, ellipsis: ELLIPSIS, ellipsisWidth: 1 });
+  return `${text.slice(0, index)}${ELLIPSIS}`;
 }

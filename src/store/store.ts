@@ -8,6 +8,7 @@ import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'ky
 import { STORE_BUSY_TIMEOUT_MS } from '../core/constants.js';
 import { translateStoreError } from './errors.js';
 import { StoreError } from '../core/errors.js';
+import { foldForSearch, SEARCH_FOLD_FUNCTION } from '../core/search.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -124,6 +125,7 @@ function configureConnection(sqlite: BetterSqlite3.Database): void {
   }
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${STORE_BUSY_TIMEOUT_MS}`);
+  sqlite.function(SEARCH_FOLD_FUNCTION, { deterministic: true }, (value: unknown) => (value === null ? null : foldForSearch(String(value))));
 }
 
 async function migrateStore(store: Store): Promise<void> {

@@ -39,5 +39,6 @@ export async function runAudit(rt: Runtime, flags: { user?: string; limit?: stri
     party(event.target),
     event.detail === null ? '' : printable(JSON.stringify(event.detail)),
   ]);
-  rt.output.data(renderTable(headings, rows));
+  // On a terminal, long names and details are cut to fit.
+  rt.output.data(renderTable(headings, rows, { maxWidth: rt.output.terminalColumns, shrinkable: [2, 3, 4] }));
 }

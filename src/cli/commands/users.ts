@@ -208,6 +208,9 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
   const style = rt.output.out;
   const headings = ['id', 'username', 'full name', 'email', 'role', 'state', '2FA', 'last login'].map((heading) => style.bold(heading));
 
+  // On a terminal, long usernames, full names and emails are cut to fit.
+  const fit = { maxWidth: rt.output.terminalColumns, shrinkable: [1, 2, 3] };
+
   // Tables are drawn a page at a time, so a listing of every user streams too.
   const rowsPerTable = 1000;
   let rows: string[][] = [];
@@ -216,8 +219,8 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
     rows.push([
       String(user.id),
       user.username === null ? '-' : printable(user.username),
-      printable(user.fullName ?? ''),
-      printable(user.email ?? ''),
+      user.fullName === null ? '-' : printable(user.fullName),
+      user.email === null ? '-' : printable(user.email),
       user.role,
       describeState(rt, user),
       user.otpEnrolled ? 'enrolled' : style.yellow('pending'),
@@ -225,7 +228,7 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
     ]);
     count += 1;
     if (rows.length === rowsPerTable) {
-      await writeChunk(`${renderTable(headings, rows)}\n`);
+      await writeChunk(`${renderTable(headings, rows, fit)}\n`);
       rows = [];
     }
   }
@@ -234,7 +237,7 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
     return;
   }
   if (rows.length > 0) {
-    await writeChunk(`${renderTable(headings, rows)}\n`);
+    await writeChunk(`${renderTable(headings, rows, fit)}\n`);
   }
   rt.output.message(rt.output.err.dim(`${count} user${count === 1 ? '' : 's'}.`));
 }
