@@ -243,6 +243,21 @@ describe('interactive first login', () => {
     assert.equal(me.json.otpEnrolled, true);
   });
 
+  test('short code is asked again', async (t) => {
+    const { sandbox, terminal } = setUp(t);
+    await adminWithPendingBob(sandbox);
+    terminal.runCommand(`${TWOFA} login --username bob`);
+    await typeMasked(terminal, /Password/, BOB_PASSWORD);
+    await terminal.waitFor('? Code from the app');
+
+    terminal.typeLine('12');
+    await terminal.waitFor(/That is not a 6-digit code; type the code the app shows\.[\s\S]*\? Code from the app/);
+    terminal.typeLine(await codes.next(sandbox.secretOf('bob')));
+
+    assert.equal(await terminal.waitForExit(), 0);
+    assert.match(terminal.output(), /Logged in as bob/);
+  });
+
   test('Ctrl-C at code starts no session', async (t) => {
     const { sandbox, terminal } = setUp(t);
     await adminWithPendingBob(sandbox);

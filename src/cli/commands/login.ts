@@ -5,6 +5,7 @@ import { DEFAULT_SESSION_TTL_SECONDS } from '../../core/constants.js';
 import { AuthError, InputError, TwofaError } from '../../core/errors.js';
 import { checkPassword, completeLogin, type LoginResult, type PasswordCheck, type SecondFactor } from '../../core/login.js';
 import { revokeSessionByToken } from '../../core/sessions.js';
+import { normalizeTotpCode } from '../../core/totp.js';
 import { parseTtl } from '../../core/validation.js';
 import { readPassword, type PasswordFlags } from '../passwords.js';
 import { promptHint } from '../prompts.js';
@@ -119,7 +120,11 @@ async function promptForCode(rt: Runtime, check: PasswordCheck, ttlSeconds: numb
       if (!(error instanceof AuthError) || attempt >= CODE_ATTEMPTS) {
         throw error;
       }
-      rt.output.message(rt.output.err.yellow('That code is not valid; try the next one the app shows.'));
+      let advice = 'That code is not valid; try the next one the app shows.';
+      if ('totpCode' in factor && normalizeTotpCode(answer) === null) {
+        advice = `That is not a 6-digit code${enrolled ? ' or a recovery code' : ''}; type the code the app shows.`;
+      }
+      rt.output.message(rt.output.err.yellow(advice));
     }
   }
 }
