@@ -36,7 +36,7 @@ function createRow(name: string, flags: string[], password: string, message: Reg
 const CREATE_ROWS: BadInputRow[] = [
   createRow('username too short', ['--username', 'ab'], USER_PASSWORD, /invalid username "ab": use 3 to 32 characters/),
   createRow('username too long', ['--username', 'a'.repeat(33)], USER_PASSWORD, /invalid username "a{33}": use 3 to 32 characters/),
-  createRow('username starting with digit', ['--username', '1abc'], USER_PASSWORD, /invalid username "1abc": start with a letter/),
+  createRow('username starting with digit', ['--username', '1abc'], USER_PASSWORD, /invalid username "1abc": start with an ASCII letter/),
   createRow('username with space', ['--username', 'ann smith'], USER_PASSWORD, /invalid username "ann smith": .*letters, digits/),
   createRow('username with at sign', ['--username', 'ann@example'], USER_PASSWORD, /invalid username "ann@example": .*letters, digits/),
   createRow('email without at sign', ['--username', 'ann', '--email', 'ann.example.com'], USER_PASSWORD, /invalid email "ann\.example\.com"/),
@@ -68,6 +68,14 @@ const OTHER_ROWS: BadInputRow[] = [
   // A password is never a flag value, so --password does not exist.
   { name: 'password given as flag', args: ['login', '--username', 'root', '--password', 'hunter2xyz', '--otp', '123456'], exitCode: 2, message: /unknown option '--password'/ },
   { name: 'list limit below zero', args: ['users', 'list', '--limit', '-1'], exitCode: 2, message: /invalid --limit "-1": use a whole number, 0 or more/ },
+  { name: 'unknown flag names its command help', args: ['login', '--bogus'], exitCode: 2, message: /unknown option '--bogus'; see "twofa login --help"$/ },
+  {
+    name: 'invalid role names its command help',
+    args: ['users', 'create', '--role', 'boss'],
+    exitCode: 2,
+    message: /argument 'boss' is invalid\. Allowed choices are user, admin; see "twofa users create --help"$/,
+  },
+  { name: 'unknown subcommand', args: ['users', 'crate'], exitCode: 2, message: /unknown command 'crate' \(Did you mean create\?\); see "twofa users --help"$/ },
   ...['0s', '31d', 'abc', '12'].map((ttl) => ({
     name: `login ttl ${ttl}`,
     args: ['login', '--username', 'root', '--password-stdin', '--otp', '123456', '--ttl', ttl],
@@ -140,6 +148,23 @@ describe('rejected input', () => {
     for (const username of ['ab', '1abc', 'ann', 'kettle-drum9']) {
       assert.equal(userCount(sandbox, username), 0, `${username} was created`);
     }
+  });
+
+  for (const args of [[], ['users']]) {
+    test(`"twofa ${args.join(' ')}" without command exits 2`, async () => {
+      const result = await sandbox.run(args);
+
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, new RegExp(`^Usage: twofa ${args.map((word) => `${word} `).join('')}\\[options\\] \\[command\\]`));
+    });
+  }
+
+  test('"twofa help" exits 0', async () => {
+    const result = await sandbox.run(['help']);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Usage: twofa \[options\] \[command\]/);
   });
 
   // Commander adds "(Did you mean --username?)" on a line of its own.

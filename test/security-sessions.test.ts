@@ -329,6 +329,16 @@ describe('session file and store through the CLI', () => {
     assertNoStackTrace(damaged);
   });
 
+  test('logout without session writes nothing', async () => {
+    const person = await newPerson();
+
+    const logout = await person.run(['logout', '--json']);
+
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.deepEqual(logout.json, { loggedOut: true, sessionRevoked: false });
+    assert.equal(existsSync(person.sessionFile), false, 'logout created a session file');
+  });
+
   test('logout ends session in store', async () => {
     const person = await newPerson();
     await person.login();

@@ -51,8 +51,8 @@ function newPasswordCase(name: string, target: string, password: string, message
 const INPUT_TABLE: InputCase[] = [
   createCase('username of 2 characters', 'ab', VALID_PASSWORD, 2, [/"ab"/, /3 to 32 characters/]),
   createCase('username of 33 characters', 'a'.repeat(33), VALID_PASSWORD, 2, [/"a{33}"/, /3 to 32 characters/]),
-  createCase('username starting with digit', '1abc', VALID_PASSWORD, 2, [/"1abc"/, /start with a letter/]),
-  createCase('username starting with underscore', '_abc', VALID_PASSWORD, 2, [/"_abc"/, /start with a letter/]),
+  createCase('username starting with digit', '1abc', VALID_PASSWORD, 2, [/"1abc"/, /start with an ASCII letter/]),
+  createCase('username starting with underscore', '_abc', VALID_PASSWORD, 2, [/"_abc"/, /start with an ASCII letter/]),
   createCase('username with a space', 'bad name', VALID_PASSWORD, 2, [/"bad name"/, /letters, digits/]),
   createCase('username with punctuation', 'bob!', VALID_PASSWORD, 2, [/"bob!"/, /letters, digits/]),
   createCase('username taken in other case', 'BOB', VALID_PASSWORD, 6, [/"BOB"/, /taken/]),
@@ -524,6 +524,31 @@ describe('search in any script', () => {
         `--search ${JSON.stringify(search)}`,
       );
     }
+  });
+});
+
+describe('updatedAt at login', () => {
+  const sandbox = new Sandbox('updated-at');
+  let admin: Person;
+
+  before(async () => {
+    admin = await firstAdmin(sandbox, 'admin', ADMIN_PASSWORD);
+  });
+
+  after(() => sandbox.remove());
+
+  test('moves only when enrollment is confirmed', async () => {
+    const created = await admin.createUser('gil', VALID_PASSWORD);
+    const gil = new Person(sandbox, 'gil', VALID_PASSWORD);
+
+    const first = (await gil.login()).json.user;
+    const second = (await gil.login()).json.user;
+
+    assert.equal(first.otpEnrolled, true);
+    assert.notEqual(first.updatedAt, created.updatedAt);
+    assert.equal(first.updatedAt, first.lastLoginAt);
+    assert.equal(second.updatedAt, first.updatedAt);
+    assert.notEqual(second.lastLoginAt, first.lastLoginAt);
   });
 });
 

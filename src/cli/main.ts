@@ -207,15 +207,34 @@ function command(action: Action): (...args: unknown[]) => Promise<void> {
   };
 }
 
+/** Returns the help command of the deepest command that the arguments name, such as "twofa users create --help". */
+function helpCommandFor(args: string[]): string {
+  const names: string[] = [];
+  let current: Command = program;
+  for (const argument of args) {
+    const next = argument.startsWith('-') ? undefined : current.commands.find((command) => command.name() === argument);
+    if (next === undefined) {
+      continue;
+    }
+    names.push(next.name());
+    current = next;
+  }
+  return ['twofa', ...names, '--help'].join(' ');
+}
+
 /** Prints an error as one line (or one JSON object) and returns its exit code. */
 async function reportError(error: unknown, rt: Runtime | null, flags: GlobalFlags): Promise<number> {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
       return EXIT_SUCCESS;
+    }
+    if (error.code === 'commander.help') {
+      // Help printed for a missing command ("twofa", "twofa users") is a usage error.
+      return error.exitCode === 0 ? EXIT_SUCCESS : EXIT_USAGE;
     }
     // Commander puts its "Did you mean" hint on a second line.
     const detail = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
-    const message = `${detail}; see "twofa --help"`;
+    const message = `${detail}; see "${helpCommandFor(process.argv.slice(2))}"`;
     printPlainError(flags, 'usage', message);
     return EXIT_USAGE;
   }

@@ -34,7 +34,10 @@ export function printUser(rt: Runtime, user: UserJson): void {
 export async function printEnrollment(rt: Runtime, enrollment: { username: string | null; secret: string; otpauthUri: string }): Promise<void> {
   const style = rt.output.out;
   rt.output.data('');
-  rt.output.data(`Scan this with an authenticator app to enroll ${enrollment.username === null ? 'the user' : printable(enrollment.username)}:`);
+  const who = enrollment.username === null ? 'the user' : printable(enrollment.username);
+  // Without a QR code there is nothing to scan: the secret or URI is typed in.
+  const verb = rt.drawQr ? 'Scan this with' : 'Add this secret to';
+  rt.output.data(`${verb} an authenticator app to enroll ${who}:`);
   if (rt.drawQr) {
     rt.output.data('');
     rt.output.data(await renderQr(enrollment.otpauthUri, Boolean(rt.flags.qrInvert)));

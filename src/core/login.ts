@@ -126,7 +126,9 @@ export async function completeLogin(
       if (!result.valid) {
         return { ok: false as const, reason: 'totp' };
       }
-      await trx.updateTable('users').set({ last_totp_step: result.step, otp_pending: 0 }).where('id', '=', user.id).execute();
+      // Confirming an enrollment changes the account; a login alone does not.
+      const enrolled = pending ? { otp_pending: 0, updated_at: nowIso } : {};
+      await trx.updateTable('users').set({ last_totp_step: result.step, ...enrolled }).where('id', '=', user.id).execute();
       if (pending) {
         recoveryCodes = await completeEnrollment(trx, party, nowIso);
       }

@@ -29,7 +29,7 @@ export function validateUsername(input: string): string {
   }
   if (!USERNAME_PATTERN.test(username)) {
     throw new InputError(
-      `invalid username "${username}": start with a letter, then use only letters, digits, ".", "_" or "-"`,
+      `invalid username "${username}": start with an ASCII letter (a-z, A-Z), then use only ASCII letters, digits, ".", "_" or "-"`,
       'invalid_username',
     );
   }

@@ -58,6 +58,7 @@ export async function runLogin(rt: Runtime, flags: LoginFlags): Promise<void> {
 
 export async function runLogout(rt: Runtime): Promise<void> {
   let token: string | null = null;
+  let damaged = false;
   try {
     token = readSessionToken(rt.storePath);
   } catch (error) {
@@ -65,13 +66,17 @@ export async function runLogout(rt: Runtime): Promise<void> {
     if (!(error instanceof TwofaError)) {
       throw error;
     }
+    damaged = true;
   }
 
   let revoked = false;
   if (token !== null && existsSync(rt.storePath)) {
     revoked = await revokeSessionByToken((await rt.core()).store, token, new Date());
   }
-  await writeSessionToken(rt.storePath, null);
+  // With no token saved for this store, there is nothing to remove.
+  if (token !== null || damaged) {
+    await writeSessionToken(rt.storePath, null);
+  }
   rt.output.message(revoked ? 'Logged out.' : 'Not logged in; nothing to do.');
   rt.output.result({ loggedOut: true, sessionRevoked: revoked });
 }
