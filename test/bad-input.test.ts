@@ -68,6 +68,7 @@ const OTHER_ROWS: BadInputRow[] = [
   // A password is never a flag value, so --password does not exist.
   { name: 'password given as flag', args: ['login', '--username', 'root', '--password', 'hunter2xyz', '--otp', '123456'], exitCode: 2, message: /unknown option '--password'/ },
   { name: 'list limit below zero', args: ['users', 'list', '--limit', '-1'], exitCode: 2, message: /invalid --limit "-1": use a whole number, 0 or more/ },
+  { name: 'audit before a word', args: ['audit', '--before', 'abc'], exitCode: 2, message: /invalid --before "abc": use a whole number, 0 or more/ },
   { name: 'unknown flag names its command help', args: ['login', '--bogus'], exitCode: 2, message: /unknown option '--bogus'; see "twofa login --help"$/ },
   {
     name: 'invalid role names its command help',

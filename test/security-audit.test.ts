@@ -265,6 +265,23 @@ describe('audit log through the CLI', () => {
     }
   });
 
+  test('pages with --before', async () => {
+    const all = (await expectOk(root.run(['audit', '--json', '--limit', '0']), 'audit')).json as AuditEvent[];
+    assert.ok(all.length >= 5, `only ${all.length} events`);
+
+    const first = await root.run(['audit', '--json', '--limit', '2']);
+    const firstPage = first.json as AuditEvent[];
+    const oldest = (firstPage.at(-1) as AuditEvent).id;
+    assert.match(first.stderr, new RegExp(`run again with --before ${oldest} for the next page`));
+    const second = await root.run(['audit', '--json', '--limit', '2', '--before', String(oldest)]);
+    const rest = await root.run(['audit', '--json', '--limit', '0', '--before', String(oldest)]);
+
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual([...firstPage, ...(second.json as AuditEvent[])], all.slice(0, 4));
+    assert.deepEqual(rest.json, all.slice(2));
+    assert.doesNotMatch(rest.stderr, /Older events follow/);
+  });
+
   test('plain user gets exit 4', async () => {
     const result = await bob.run(['audit', '--json']);
     assert.equal(result.code, 4, result.stderr);

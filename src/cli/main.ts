@@ -163,6 +163,8 @@ or input, 3 not authenticated, 4 permission denied, 5 not found, 6 conflict,
     .description('show the audit log, newest first (admins only)')
     .option('--user <user>', 'only events where this user acted or was the target')
     .option('--limit <count>', 'at most COUNT events; 0 shows all (default 50)')
+    .option('--before <id>', 'only events older than the event with this id, for the next page')
+    .addHelpText('after', '\nExample:\n  twofa audit --user bob --limit 20 --before 310 --json')
     .action(command(async (rt, flags) => (await import('./commands/audit.js')).runAudit(rt, flags)));
 
   return root;

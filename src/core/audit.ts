@@ -62,9 +62,12 @@ export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventIn
 /** Lists events newest first, optionally those where userId acted or was the target. */
 export async function listAuditEvents(
   db: Kysely<Database>,
-  options: { userId: number | null; limit: number },
+  options: { userId: number | null; limit: number; beforeId?: number | null },
 ): Promise<AuditEventJson[]> {
   let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc');
+  if (options.beforeId !== undefined && options.beforeId !== null) {
+    query = query.where('id', '<', options.beforeId);
+  }
   if (options.userId !== null) {
     const userId = options.userId;
     query = query.where((eb) => eb.or([eb('target_id', '=', userId), eb('actor_id', '=', userId)]));

@@ -1,5 +1,6 @@
 // twofa audit: the newest events first.
 
+import type { AuditEventJson } from '../../core/audit.js';
 import { readAuditLog } from '../../core/audit-query.js';
 import { DEFAULT_AUDIT_LIMIT } from '../../core/constants.js';
 import { parseCount, parseUserRef } from '../../core/validation.js';
@@ -7,17 +8,19 @@ import type { Runtime } from '../runtime.js';
 import { renderTable } from '../table.js';
 import { printable } from '../terminal-text.js';
 
-export async function runAudit(rt: Runtime, flags: { user?: string; limit?: string }): Promise<void> {
+export async function runAudit(rt: Runtime, flags: { user?: string; limit?: string; before?: string }): Promise<void> {
   const options = {
     user: flags.user === undefined ? null : parseUserRef(flags.user),
     limit: flags.limit === undefined ? DEFAULT_AUDIT_LIMIT : parseCount(flags.limit, '--limit'),
+    beforeId: flags.before === undefined ? null : parseCount(flags.before, '--before'),
   };
   const actor = await rt.actor();
   // Fetching one event more than the limit shows whether older ones remain.
   const fetched = await readAuditLog(await rt.core(), actor, { ...options, limit: options.limit === 0 ? 0 : options.limit + 1 });
   const events = options.limit === 0 ? fetched : fetched.slice(0, options.limit);
   if (fetched.length > events.length) {
-    rt.output.message(`Showing the newest ${events.length} events; use --limit N for more, or --limit 0 for all.`);
+    const oldestShown = (events.at(-1) as AuditEventJson).id;
+    rt.output.message(`Older events follow: run again with --before ${oldestShown} for the next page, or --limit 0 for all.`);
   }
 
   if (rt.output.json) {
