@@ -161,6 +161,17 @@ describe('rejected input', () => {
     });
   }
 
+  for (const args of [['--json'], ['users', '--json']]) {
+    test(`"twofa ${args.join(' ')}" gives a JSON error`, async () => {
+      const result = await sandbox.run(args);
+
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, '');
+      const helpCommand = ['twofa', ...args.filter((word) => word !== '--json'), '--help'].join(' ');
+      assert.deepEqual(JSON.parse(result.stderr), { error: { code: 'usage', message: `missing command; see "${helpCommand}"` } });
+    });
+  }
+
   test('"twofa help" exits 0', async () => {
     const result = await sandbox.run(['help']);
 

@@ -280,6 +280,11 @@ describe('audit log through the CLI', () => {
     assert.deepEqual([...firstPage, ...(second.json as AuditEvent[])], all.slice(0, 4));
     assert.deepEqual(rest.json, all.slice(2));
     assert.doesNotMatch(rest.stderr, /Older events follow/);
+
+    const table = await root.run(['audit', '--limit', '2', '--before', String(oldest)]);
+    const headings = (table.stdout.split('\n')[1] ?? '').split('│').map((cell) => cell.trim()).filter(Boolean);
+    assert.deepEqual(headings, ['id', 'time', 'action', 'actor', 'target', 'detail']);
+    assert.ok(table.stdout.includes(`│ ${(second.json as AuditEvent[])[0]?.id} `), table.stdout);
   });
 
   test('plain user gets exit 4', async () => {

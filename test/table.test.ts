@@ -81,6 +81,18 @@ describe('fitted to a terminal', () => {
     assert.equal(table.split('\n')[3], '│ 1  │ Alexand… │ alexandra@example.com │');
   });
 
+  test('cuts letters of any script to width', () => {
+    const names = ['İstanbul Istanbulian', 'Łukasz Kowalski-Nowak', 'Дмитрий Ivanovich Petrov', 'Zoë Ångström-Öberg', '山田太郎山田太郎', '👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻'];
+    // The widest name takes 24 columns, so each of these widths cuts some.
+    for (const maxWidth of [14, 20, 25]) {
+      const table = renderTable(['name'], names.map((name) => [name]), { maxWidth, shrinkable: [0] });
+      for (const line of table.split('\n')) {
+        assert.equal(displayWidth(line), maxWidth, `at ${maxWidth}: ${line}`);
+      }
+    }
+    assert.equal(renderTable(['name'], [['İstanbul Istanbulian']], { maxWidth: 14, shrinkable: [0] }).split('\n')[3], '│ İstanbul … │');
+  });
+
   test('leaves a table that fits alone', () => {
     assert.equal(renderTable(headings, rows, { maxWidth: 80, shrinkable: [1, 2] }), renderTable(headings, rows));
   });

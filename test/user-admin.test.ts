@@ -60,6 +60,10 @@ const INPUT_TABLE: InputCase[] = [
   createCase('email without at sign', 'newcomer', VALID_PASSWORD, 2, [/"not-an-email"/, /invalid email/], ['--email', 'not-an-email']),
   createCase('email with two at signs', 'newcomer', VALID_PASSWORD, 2, [/"two@@example.com"/, /invalid email/], ['--email', 'two@@example.com']),
   createCase('email with a space', 'newcomer', VALID_PASSWORD, 2, [/"ann @example.com"/, /invalid email/], ['--email', 'ann @example.com']),
+  createCase('email with an escape', 'newcomer', VALID_PASSWORD, 2, [/"ann\?\[31m@example\.com"/, /control and invisible characters/], ['--email', 'ann\u001b[31m@example.com']),
+  createCase('email with a zero-width space', 'newcomer', VALID_PASSWORD, 2, [/"ann\?@example\.com"/, /invalid email/], ['--email', 'ann\u200b@example.com']),
+  createCase('full name with an override', 'newcomer', VALID_PASSWORD, 2, [/"Ann \?txt\.exe"/, /text-direction characters/], ['--full-name', 'Ann \u202etxt.exe']),
+  createCase('full name with an isolate', 'newcomer', VALID_PASSWORD, 2, [/"Ann \?x\?"/, /invalid full name/], ['--full-name', 'Ann \u2066x\u2069']),
   createCase('email taken in other case', 'newcomer', VALID_PASSWORD, 6, [/"BOB@Example.COM"/, /taken/], ['--email', 'BOB@Example.COM']),
   createCase('unknown role', 'newcomer', VALID_PASSWORD, 2, [/'superuser'/, /user, admin/], ['--role', 'superuser']),
   createCase('role in capitals', 'newcomer', VALID_PASSWORD, 2, [/'Admin'/, /user, admin/], ['--role', 'Admin']),
@@ -182,6 +186,16 @@ describe('accepted input', () => {
       assert.ok(await bcrypt.compare(password.normalize('NFC'), userRow(sandbox, username).hashed_password as string));
     });
   }
+
+  test('full names keep joiners', async () => {
+    // A zero-width non-joiner in Persian, a zero-width joiner in an emoji sequence.
+    for (const [username, fullName] of [['persian', 'می\u200Cخواهم'], ['coder', 'Ada 👩\u200D💻']]) {
+      const result = await admin.run([...createArgs(username as string, ['--full-name', fullName as string]), '--json'], { input: `${VALID_PASSWORD}\n` });
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.json.fullName, fullName);
+    }
+  });
 
   test('email trimmed, case kept', async () => {
     const result = await admin.run([...createArgs('dora', ['--email', '  Dora@Example.com ']), '--json'], { input: `${VALID_PASSWORD}\n` });
@@ -489,6 +503,7 @@ describe('search in any script', () => {
     await admin.createUser('jose', VALID_PASSWORD, ['--full-name', 'José Núñez', '--email', 'jose@example.com']);
     await admin.createUser('anna', VALID_PASSWORD, ['--full-name', 'Anna Straße']);
     await admin.createUser('taro', VALID_PASSWORD, ['--full-name', '山田太郎']);
+    await admin.createUser('ilkay', VALID_PASSWORD, ['--full-name', 'İlkay Öz']);
     // Rows as another program may store them: a decomposed é, full-width letters.
     const db = sandbox.open();
     try {
@@ -501,7 +516,7 @@ describe('search in any script', () => {
 
   after(() => sandbox.remove());
 
-  test('matches regardless of case and form', async () => {
+  test('matches regardless of case and accents', async () => {
     const cases: Array<[string, string[]]> = [
       ['JOSÉ', ['jose']],
       ['núñez', ['jose']],
@@ -514,6 +529,12 @@ describe('search in any script', () => {
       ['wide will', ['wide']],
       ['e\u0301 r', ['decomposed']],
       ['jose@EXAMPLE', ['jose']],
+      ['jose', ['jose']],
+      ['nunez', ['jose']],
+      ['STRAẞE', ['anna']],
+      ['ilkay', ['ilkay']],
+      ['İLKAY ÖZ', ['ilkay']],
+      ['rene', ['decomposed']],
     ];
     for (const [search, expected] of cases) {
       const result = await admin.run(['users', 'list', '--json', '--search', search]);

@@ -55,7 +55,7 @@ function buildProgram(): Command {
     .option('--qr-invert', 'draw the QR code for light terminal themes')
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: () => undefined, writeOut: writeVersionOrHelp })
+    .configureOutput({ outputError: () => undefined, writeOut: writeVersionOrHelp, writeErr: writeHelpOnError })
     .addHelpText(
       'after',
       `
@@ -209,6 +209,18 @@ function command(action: Action): (...args: unknown[]) => Promise<void> {
   };
 }
 
+/** Tells whether --json was given, before commander has parsed it. */
+function wantsJson(): boolean {
+  return process.argv.slice(2).includes('--json');
+}
+
+/** Writes the help that commander prints for a missing command, unless the output is JSON. */
+function writeHelpOnError(text: string): void {
+  if (!wantsJson()) {
+    process.stderr.write(text);
+  }
+}
+
 /** Returns the help command of the deepest command that the arguments name, such as "twofa users create --help". */
 function helpCommandFor(args: string[]): string {
   const names: string[] = [];
@@ -231,8 +243,15 @@ async function reportError(error: unknown, rt: Runtime | null, flags: GlobalFlag
       return EXIT_SUCCESS;
     }
     if (error.code === 'commander.help') {
-      // Help printed for a missing command ("twofa", "twofa users") is a usage error.
-      return error.exitCode === 0 ? EXIT_SUCCESS : EXIT_USAGE;
+      // Help printed for a missing command ("twofa", "twofa users") is a usage
+      // error. With --json, the error object takes the place of the help.
+      if (error.exitCode === 0) {
+        return EXIT_SUCCESS;
+      }
+      if (wantsJson()) {
+        printPlainError(flags, 'usage', `missing command; see "${helpCommandFor(process.argv.slice(2))}"`);
+      }
+      return EXIT_USAGE;
     }
     // Commander puts its "Did you mean" hint on a second line.
     const detail = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');

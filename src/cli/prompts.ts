@@ -14,7 +14,7 @@ export interface Prompter {
   }): Promise<string>;
   /** Writes a line for the person at the prompts, on standard error. */
   notice(text: string): void;
-  /** Masked prompt; `validate` may return a message, and the prompt stays until it passes. */
+  /** Masked prompt; when `validate` returns a message, it is shown and the prompt asked again, empty. */
   secret(options: { message: string; flag: string; validate?: (value: string) => Promise<string | true> }): Promise<string>;
 }
 
@@ -89,22 +89,27 @@ export function createPrompter(allowed: boolean, color = true): Prompter {
         throw missingValue(flag);
       }
       const { password } = await import('@inquirer/prompts');
-      return ask(() =>
-        password(
-          {
-            message,
-            mask: '*',
-            validate: async (value: string) => {
-              if (value === '') {
-                return 'a value is required';
-              }
-              return validate ? validate(value) : true;
+      // Inquirer keeps a rejected entry in the masked field, where typing
+      // again would add to it unseen. So the check runs here, and a rejected
+      // entry gets a new, empty prompt.
+      for (;;) {
+        const value = await ask(() =>
+          password(
+            {
+              message,
+              mask: '*',
+              validate: (entered: string) => (entered === '' ? 'a value is required' : true),
+              ...(isPlain() ? { theme: plainPasswordTheme } : {}),
             },
-            ...(isPlain() ? { theme: plainPasswordTheme } : {}),
-          },
-          { output: process.stderr },
-        ),
-      );
+            { output: process.stderr },
+          ),
+        );
+        const verdict = validate ? await validate(value) : true;
+        if (verdict === true) {
+          return value;
+        }
+        process.stderr.write(`> ${verdict}\n`);
+      }
     },
   };
 }

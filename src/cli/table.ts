@@ -4,7 +4,6 @@
 // This renderer measures each cell once (docs/benchmarks.md has the times).
 
 import stringWidth from 'fast-string-width';
-import truncatedWidth from 'fast-string-truncated-width';
 
 const VERTICAL = '│';
 const RULES = {
@@ -13,6 +12,7 @@ const RULES = {
   bottom: ['└', '┴', '┘'],
 } as const;
 const ELLIPSIS = '…';
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 /** The narrowest a column gets when the table is fitted to a terminal. */
 const MIN_FITTED_WIDTH = 8;
 
@@ -112,6 +112,16 @@ function cutToWidth(text: string, width: number): string {
   if (displayWidth(text) <= width) {
     return text;
   }
-  const { index } = truncatedWidth(text, { limit: width, ellipsis: ELLIPSIS, ellipsisWidth: 1 });
-  return `${text.slice(0, index)}${ELLIPSIS}`;
+  // Whole grapheme clusters only, so an accent or an emoji sequence is never split.
+  let kept = '';
+  let keptWidth = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const segmentWidth = displayWidth(segment);
+    if (keptWidth + segmentWidth > width - 1) {
+      break;
+    }
+    kept += segment;
+    keptWidth += segmentWidth;
+  }
+  return `${kept}${ELLIPSIS}`;
 }

@@ -1,13 +1,13 @@
-// Case-insensitive search in any script, for users list --search.
+// Search that ignores case and accents in any script, for users list --search.
 
 /** The SQL function that every store connection defines with foldForSearch. */
 export const SEARCH_FOLD_FUNCTION = 'twofa_search_fold';
 
 /**
- * Folds text for a search: the Unicode compatibility form (NFKC), so a
- * decomposed "é" matches a precomposed one, then upper case and lower case,
- * so that "ß" matches "SS" and "JOSÉ" matches "josé".
+ * Folds text so that case, accents and Unicode forms do not matter: NFKD
+ * without combining marks, then lower, upper and lower case. "JOSÉ" and
+ * "jose" fold alike, and "ß" and "ẞ" fold like "ss".
  */
 export function foldForSearch(text: string): string {
-  return text.normalize('NFKC').toUpperCase().toLowerCase();
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().toUpperCase().toLowerCase();
 }

@@ -18,30 +18,38 @@ export async function runAudit(rt: Runtime, flags: { user?: string; limit?: stri
   // Fetching one event more than the limit shows whether older ones remain.
   const fetched = await readAuditLog(await rt.core(), actor, { ...options, limit: options.limit === 0 ? 0 : options.limit + 1 });
   const events = options.limit === 0 ? fetched : fetched.slice(0, options.limit);
+
+  if (rt.output.json) {
+    rt.output.result(events);
+  } else if (events.length === 0) {
+    rt.output.message('No events.');
+  } else {
+    printTable(rt, events);
+  }
+  // After the table, where it stays in view, as with users list.
   if (fetched.length > events.length) {
     const oldestShown = (events.at(-1) as AuditEventJson).id;
     rt.output.message(`Older events follow: run again with --before ${oldestShown} for the next page, or --limit 0 for all.`);
   }
+}
 
-  if (rt.output.json) {
-    rt.output.result(events);
-    return;
-  }
-  if (events.length === 0) {
-    rt.output.message('No events.');
-    return;
-  }
+function printTable(rt: Runtime, events: AuditEventJson[]): void {
   const style = rt.output.out;
-  const headings = ['time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading));
-  const party = (who: { id: number; username: string | null } | null) =>
-    who === null ? '-' : who.username === null ? `#${who.id}` : printable(who.username);
+  const headings = ['id', 'time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading));
+  const party = (who: { id: number; username: string | null } | null) => {
+    if (who === null) {
+      return '-';
+    }
+    return who.username === null ? `#${who.id}` : printable(who.username);
+  };
   const rows = events.map((event) => [
+    String(event.id),
     event.at,
     event.action,
     party(event.actor),
     party(event.target),
-    event.detail === null ? '' : printable(JSON.stringify(event.detail)),
+    event.detail === null ? '-' : printable(JSON.stringify(event.detail)),
   ]);
   // On a terminal, long names and details are cut to fit.
-  rt.output.data(renderTable(headings, rows, { maxWidth: rt.output.terminalColumns, shrinkable: [2, 3, 4] }));
+  rt.output.data(renderTable(headings, rows, { maxWidth: rt.output.terminalColumns, shrinkable: [3, 4, 5] }));
 }
