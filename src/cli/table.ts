@@ -12,7 +12,8 @@ const RULES = {
   bottom: ['└', '┴', '┘'],
 } as const;
 const ELLIPSIS = '…';
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+// Made on first use: creating a segmenter loads ICU data, about 7 ms.
+let graphemes: Intl.Segmenter | undefined;
 /** The narrowest a column gets when the table is fitted to a terminal. */
 const MIN_FITTED_WIDTH = 8;
 
@@ -115,6 +116,7 @@ function cutToWidth(text: string, width: number): string {
   // Whole grapheme clusters only, so an accent or an emoji sequence is never split.
   let kept = '';
   let keptWidth = 0;
+  graphemes ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
   for (const { segment } of graphemes.segment(text)) {
     const segmentWidth = displayWidth(segment);
     if (keptWidth + segmentWidth > width - 1) {
