@@ -126,9 +126,9 @@ describe('names the Python app stored without twofa input rules', () => {
 
     for (const result of [list, get, update, audit]) {
       assert.equal(result.code, 0, result.stderr);
-      const shown = result.stdout + result.stderr;
-      assert.ok(!/[\u0007\u001b\u202E]/.test(shown), `raw control characters reached the terminal: ${JSON.stringify(shown)}`);
-      assert.ok(shown.includes('mal\uFFFDlory'), shown);
+      const printed = result.stdout + result.stderr;
+      assert.ok(!/[\u0007\u001b\u202E]/.test(printed), `raw control characters reached the terminal: ${JSON.stringify(printed)}`);
+      assert.ok(printed.includes('mal\uFFFDlory'), printed);
     }
     for (const result of [list, get]) {
       assert.ok(result.stdout.includes('Mallory\uFFFD[31m\uFFFDFake row\uFFFD'), result.stdout);

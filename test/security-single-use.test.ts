@@ -121,7 +121,7 @@ describe('TOTP window and replay', () => {
   });
 
   // otplib 13 throws when the stored step lies past the window, as after the
-  // clock moves back. checkTotpCode rejects the code before otplib sees it.
+  // clock moves back. checkTotpCode rejects the code before calling otplib.
   test('code rejected after clock moves back', async () => {
     await insertUser(fixture.store, { username: 'ana', lastStep: 5 });
     await assertRejected(59, 'ana', K_CODES.step1);

@@ -1,18 +1,19 @@
 // Human renderings shared by several commands.
 
 import { lockedUntilOf, type UserJson } from '../core/records.js';
+import { normalizeTotpCode } from '../core/totp.js';
 import { renderQr } from './qr.js';
 import type { Runtime } from './runtime.js';
-import { printable } from './terminal-text.js';
+import { printableOr } from './terminal-text.js';
 
 /** Prints a user as aligned "field: value" lines on standard output. */
 export function printUser(rt: Runtime, user: UserJson): void {
   const style = rt.output.out;
   const rows: Array<[string, string]> = [
     ['id', String(user.id)],
-    ['username', user.username === null ? '-' : printable(user.username)],
-    ['full name', user.fullName === null ? '-' : printable(user.fullName)],
-    ['email', user.email === null ? '-' : printable(user.email)],
+    ['username', printableOr(user.username, '-')],
+    ['full name', printableOr(user.fullName, '-')],
+    ['email', printableOr(user.email, '-')],
     ['role', user.role],
     ['state', describeState(rt, user)],
     ['2FA', user.otpEnrolled ? 'enrolled' : style.yellow('pending')],
@@ -34,10 +35,9 @@ export function printUser(rt: Runtime, user: UserJson): void {
 export async function printEnrollment(rt: Runtime, enrollment: { username: string | null; secret: string; otpauthUri: string }): Promise<void> {
   const style = rt.output.out;
   rt.output.data('');
-  const who = enrollment.username === null ? 'the user' : printable(enrollment.username);
   // Without a QR code there is nothing to scan: the secret or URI is typed in.
   const verb = rt.drawQr ? 'Scan this with' : 'Add this secret to';
-  rt.output.data(`${verb} an authenticator app to enroll ${who}:`);
+  rt.output.data(`${verb} an authenticator app to enroll ${printableOr(enrollment.username, 'the user')}:`);
   if (rt.drawQr) {
     rt.output.data('');
     rt.output.data(await renderQr(enrollment.otpauthUri, Boolean(rt.flags.qrInvert)));
@@ -63,6 +63,17 @@ export function describeState(rt: Runtime, user: UserJson): string {
     return style.yellow(`locked until ${lockedUntil}`);
   }
   return 'enabled';
+}
+
+/**
+ * Returns the message after a rejected TOTP code: notValid for a code of the
+ * right form, else a request for the 6 digits the app shows.
+ */
+export function wrongCodeMessage(code: string, notValid: string, recoveryCodeAllowed: boolean): string {
+  if (normalizeTotpCode(code) !== null) {
+    return notValid;
+  }
+  return `That is not a 6-digit code${recoveryCodeAllowed ? ' or a recovery code' : ''}; type the code the app shows.`;
 }
 
 export function printRecoveryCodes(rt: Runtime, codes: string[]): void {

@@ -1,7 +1,6 @@
 // Boxed tables for lists (users list, audit), in the look of cli-table3's
-// default style. cli-table3 took 20 to 30 ms to lay out one page of 100
-// users, because it merges options and measures each cell several times.
-// This renderer measures each cell once (docs/benchmarks.md has the times).
+// default style. This renderer measures each cell once. cli-table3 took 20
+// to 30 ms to lay out 100 users, as it measures each cell several times.
 
 import stringWidth from 'fast-string-width';
 
@@ -17,11 +16,11 @@ let graphemes: Intl.Segmenter | undefined;
 /** The narrowest a column gets when the table is fitted to a terminal. */
 const MIN_FITTED_WIDTH = 8;
 
-// Characters that terminals draw with no width, but fast-string-width counts
-// as one column: the soft hyphen, zero-width spaces and joiners,
-// direction marks, the word joiner and the byte order mark. A zero-width
-// joiner between two emoji belongs to the emoji sequence, which
-// fast-string-width measures whole, so it stays.
+// Characters that terminals draw with no width but fast-string-width counts
+// as one column: the soft hyphen, zero-width spaces and joiners, direction
+// marks, the word joiner and the byte order mark. A zero-width joiner
+// between two emoji is left alone, because it is part of an emoji sequence
+// that fast-string-width measures whole.
 const ZERO_WIDTH =
   /[\u00AD\u200B\u200C\u200E\u200F\u2060-\u2064\uFEFF]|(?<!\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0F]?)\u200D|\u200D(?!\p{Extended_Pictographic})/gu;
 const MAYBE_ZERO_WIDTH = /[\u00AD\u200B-\u200F\u2060-\u2064\uFEFF]/;
@@ -53,7 +52,7 @@ export function displayWidth(text: string): number {
 export function renderTable(headings: readonly string[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
   const headingWidths = headings.map((heading) => displayWidth(heading));
   const widths = [...headingWidths];
-  let cellWidths = rows.map((row) =>
+  const cellWidths = rows.map((row) =>
     row.map((cell, column) => {
       const width = displayWidth(cell);
       if (width > (widths[column] ?? 0)) {
@@ -62,12 +61,23 @@ export function renderTable(headings: readonly string[], rows: readonly (readonl
       return width;
     }),
   );
-  let cells: readonly (readonly string[])[] = rows;
 
-  if (options.maxWidth !== undefined && fitColumns(widths, headingWidths, options.maxWidth, options.shrinkable ?? [])) {
-    cells = rows.map((row) => row.map((cell, column) => cutToWidth(cell, widths[column] as number)));
-    cellWidths = cells.map((row) => row.map((cell) => displayWidth(cell)));
+  if (options.maxWidth !== undefined) {
+    fitColumns(widths, headingWidths, options.maxWidth, options.shrinkable ?? []);
   }
+  // Only cells of narrowed columns can be wider than their column.
+  const cells = rows.map((row, index) => {
+    const measured = cellWidths[index] as number[];
+    return row.map((cell, column) => {
+      const width = widths[column] as number;
+      if ((measured[column] as number) <= width) {
+        return cell;
+      }
+      const cut = cutToWidth(cell, width);
+      measured[column] = cut.width;
+      return cut.text;
+    });
+  });
 
   const rule = ([left, join, right]: readonly [string, string, string]) =>
     `${left}${widths.map((width) => '─'.repeat(width + 2)).join(join)}${right}`;
@@ -83,12 +93,11 @@ export function renderTable(headings: readonly string[], rows: readonly (readonl
 /**
  * Narrows the shrinkable columns in place until the table fits maxWidth, one
  * column at a time, the widest first, and none below its heading or
- * MIN_FITTED_WIDTH. Returns whether any column changed.
+ * MIN_FITTED_WIDTH.
  */
-function fitColumns(widths: number[], headingWidths: readonly number[], maxWidth: number, shrinkable: readonly number[]): boolean {
-  // Each column has a space either side and a border on its right; the first border is the table's left edge.
+function fitColumns(widths: number[], headingWidths: readonly number[], maxWidth: number, shrinkable: readonly number[]): void {
+  // Each column takes a space on either side and the border on its right. The 1 is the left edge.
   let excess = widths.reduce((sum, width) => sum + width + 3, 1) - maxWidth;
-  let changed = false;
   while (excess > 0) {
     let widest: number | null = null;
     for (const column of shrinkable) {
@@ -103,27 +112,25 @@ function fitColumns(widths: number[], headingWidths: readonly number[], maxWidth
     }
     widths[widest] = (widths[widest] as number) - 1;
     excess -= 1;
-    changed = true;
   }
-  return changed;
 }
 
-/** Cuts plain text to at most width columns, ending it with "…" when cut. */
-function cutToWidth(text: string, width: number): string {
-  if (displayWidth(text) <= width) {
-    return text;
-  }
+/**
+ * Cuts plain text that is wider than width columns to fit them, ending it
+ * with "…". Returns the cut text and its width.
+ */
+function cutToWidth(text: string, width: number): { text: string; width: number } {
   // Whole grapheme clusters only, so an accent or an emoji sequence is never split.
-  let kept = '';
-  let keptWidth = 0;
+  let prefix = '';
+  let prefixWidth = 0;
   graphemes ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
   for (const { segment } of graphemes.segment(text)) {
     const segmentWidth = displayWidth(segment);
-    if (keptWidth + segmentWidth > width - 1) {
+    if (prefixWidth + segmentWidth > width - 1) {
       break;
     }
-    kept += segment;
-    keptWidth += segmentWidth;
+    prefix += segment;
+    prefixWidth += segmentWidth;
   }
-  return `${kept}${ELLIPSIS}`;
+  return { text: `${prefix}${ELLIPSIS}`, width: prefixWidth + 1 };
 }

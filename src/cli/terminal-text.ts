@@ -1,8 +1,6 @@
 // Makes values from the store safe to show on a terminal.
 
-// C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and
-// isolates: on a terminal they can move or hide other text.
-const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu;
+import { UNSAFE_TEXT } from '../core/validation.js';
 
 /**
  * Replaces control and bidirectional formatting characters with U+FFFD, so a
@@ -10,5 +8,10 @@ const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu;
  * have stored names that twofa's own input rules reject.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, '\uFFFD');
+  return text.replace(UNSAFE_TEXT, '\uFFFD');
+}
+
+/** Returns printable(text), or missing when the store has no value. */
+export function printableOr(text: string | null, missing: string): string {
+  return text === null ? missing : printable(text);
 }

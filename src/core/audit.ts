@@ -62,10 +62,10 @@ export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventIn
 /** Lists events newest first, optionally those where userId acted or was the target. */
 export async function listAuditEvents(
   db: Kysely<Database>,
-  options: { userId: number | null; limit: number; beforeId?: number | null },
+  options: { userId: number | null; limit: number; beforeId: number | null },
 ): Promise<AuditEventJson[]> {
   let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc');
-  if (options.beforeId !== undefined && options.beforeId !== null) {
+  if (options.beforeId !== null) {
     query = query.where('id', '<', options.beforeId);
   }
   if (options.userId !== null) {

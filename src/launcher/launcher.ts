@@ -7,7 +7,11 @@
 // The cache is dist/cli.cjs.cache, beside the bundle, so it is exactly as
 // trusted as the code. Its first line records which bundle file it was made
 // from (size, modification time in nanoseconds, inode) and the commands it
-// covers. V8 itself checks its version, its flags and the source length. When a command runs that the cache does not cover, or the cache is
+// covers. V8 rejects a cache from another V8 version or with other flags.
+// It did accept the old cache for a changed bundle of the same length in a
+// trial, and printed the old version. So the key names the file itself.
+//
+// When a command runs that the cache does not cover, or the cache is
 // missing, stale or rejected, the cache is written anew as the process
 // exits, when V8 has compiled all the code that command ran. A read-only
 // install folder just means no cache. TWOFA_CODE_CACHE=0 turns it off.

@@ -6,7 +6,7 @@ import { DEFAULT_AUDIT_LIMIT } from '../../core/constants.js';
 import { parseCount, parseUserRef } from '../../core/validation.js';
 import type { Runtime } from '../runtime.js';
 import { renderTable } from '../table.js';
-import { printable } from '../terminal-text.js';
+import { printable, printableOr } from '../terminal-text.js';
 
 export async function runAudit(rt: Runtime, flags: { user?: string; limit?: string; before?: string }): Promise<void> {
   const options = {
@@ -36,12 +36,7 @@ export async function runAudit(rt: Runtime, flags: { user?: string; limit?: stri
 function printTable(rt: Runtime, events: AuditEventJson[]): void {
   const style = rt.output.out;
   const headings = ['id', 'time', 'action', 'actor', 'target', 'detail'].map((heading) => style.bold(heading));
-  const party = (who: { id: number; username: string | null } | null) => {
-    if (who === null) {
-      return '-';
-    }
-    return who.username === null ? `#${who.id}` : printable(who.username);
-  };
+  const party = (user: { id: number; username: string | null } | null) => (user === null ? '-' : printableOr(user.username, `#${user.id}`));
   const rows = events.map((event) => [
     String(event.id),
     event.at,

@@ -3,12 +3,12 @@
 // confirms it (or after three wrong codes, pending), so Ctrl-C at any
 // prompt leaves no user behind.
 
-import { buildOtpauthUri, checkTotpCode, createTotpSecret, normalizeTotpCode, resolveIssuer } from '../../core/totp.js';
+import { buildOtpauthUri, checkTotpCode, createTotpSecret, resolveIssuer } from '../../core/totp.js';
 import { validateNewPassword } from '../../core/passwords.js';
 import { initAdmin, requireNoAdmin } from '../../core/users.js';
 import { existsSync } from 'node:fs';
 import { passwordPolicyFor, readPassword, type PasswordFlags } from '../passwords.js';
-import { printEnrollment, printRecoveryCodes, printUser } from '../render.js';
+import { printEnrollment, printRecoveryCodes, printUser, wrongCodeMessage } from '../render.js';
 import type { Runtime } from '../runtime.js';
 import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
@@ -73,11 +73,8 @@ async function askFirstCode(rt: Runtime, secret: string): Promise<string | null>
     if (checkTotpCode({ secret, code, nowSeconds: Date.now() / 1000 }).valid) {
       return code;
     }
-    let advice = attempt < CONFIRM_ATTEMPTS ? 'That code is not valid; check the app and try again.' : 'That code is not valid either.';
-    if (normalizeTotpCode(code) === null) {
-      advice = 'That is not a 6-digit code; type the code the app shows.';
-    }
-    rt.output.message(rt.output.err.yellow(advice));
+    const notValid = attempt < CONFIRM_ATTEMPTS ? 'That code is not valid; check the app and try again.' : 'That code is not valid either.';
+    rt.output.message(rt.output.err.yellow(wrongCodeMessage(code, notValid, false)));
   }
   return null;
 }

@@ -5,14 +5,13 @@ import { DEFAULT_SESSION_TTL_SECONDS } from '../../core/constants.js';
 import { AuthError, InputError, TwofaError } from '../../core/errors.js';
 import { checkPassword, completeLogin, type LoginResult, type PasswordCheck, type SecondFactor } from '../../core/login.js';
 import { revokeSessionByToken } from '../../core/sessions.js';
-import { normalizeTotpCode } from '../../core/totp.js';
 import { parseTtl } from '../../core/validation.js';
 import { readPassword, type PasswordFlags } from '../passwords.js';
 import { promptHint } from '../prompts.js';
 import { renderQr } from '../qr.js';
-import { printEnrollment, printRecoveryCodes } from '../render.js';
+import { printEnrollment, printRecoveryCodes, wrongCodeMessage } from '../render.js';
 import type { Runtime } from '../runtime.js';
-import { printable } from '../terminal-text.js';
+import { printableOr } from '../terminal-text.js';
 import { prepareStateDirectory, readSessionToken, writeSessionToken } from '../session-file.js';
 
 export interface LoginFlags extends PasswordFlags {
@@ -38,7 +37,7 @@ export async function runLogin(rt: Runtime, flags: LoginFlags): Promise<void> {
   const result = await finishLogin(rt, check, flags, ttlSeconds);
 
   await replaceLocalSession(rt, result);
-  const name = result.user.username === null ? String(result.user.id) : printable(result.user.username);
+  const name = printableOr(result.user.username, String(result.user.id));
   rt.output.message(rt.output.err.green(`Logged in as ${name} (${result.user.role}) until ${result.expiresAt}.`));
   if (result.recoveryCodesLeft !== null) {
     const left = result.recoveryCodesLeft;
@@ -125,10 +124,8 @@ async function promptForCode(rt: Runtime, check: PasswordCheck, ttlSeconds: numb
       if (!(error instanceof AuthError) || attempt >= CODE_ATTEMPTS) {
         throw error;
       }
-      let advice = 'That code is not valid; try the next one the app shows.';
-      if ('totpCode' in factor && normalizeTotpCode(answer) === null) {
-        advice = `That is not a 6-digit code${enrolled ? ' or a recovery code' : ''}; type the code the app shows.`;
-      }
+      const notValid = 'That code is not valid; try the next one the app shows.';
+      const advice = 'recoveryCode' in factor ? notValid : wrongCodeMessage(answer, notValid, enrolled);
       rt.output.message(rt.output.err.yellow(advice));
     }
   }

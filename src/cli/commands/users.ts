@@ -9,7 +9,7 @@ import { passwordPolicyFor, readNewPassword, readPassword, type PasswordFlags } 
 import { describeState, printRecoveryCodes, printUser } from '../render.js';
 import type { Runtime } from '../runtime.js';
 import { renderTable } from '../table.js';
-import { printable } from '../terminal-text.js';
+import { printableOr } from '../terminal-text.js';
 import { askProfile, takenChecks, type ProfileFlags } from './profile.js';
 
 export interface CreateFlags extends ProfileFlags, PasswordFlags {
@@ -119,7 +119,7 @@ export async function runUpdate(rt: Runtime, userArgument: string | undefined, f
   }
 
   const result = await updateUser(await rt.core(), actor, ref, changes);
-  rt.output.message(rt.output.err.green(`Updated ${result.user.username === null ? result.user.id : printable(result.user.username)}.`));
+  rt.output.message(rt.output.err.green(`Updated ${printableOr(result.user.username, String(result.user.id))}.`));
   if (!rt.output.json) {
     printUser(rt, result.user);
     if (result.recoveryCodes !== null) {
@@ -218,9 +218,9 @@ async function printTable(rt: Runtime, users: AsyncIterable<UserJson>): Promise<
   for await (const user of users) {
     rows.push([
       String(user.id),
-      user.username === null ? '-' : printable(user.username),
-      user.fullName === null ? '-' : printable(user.fullName),
-      user.email === null ? '-' : printable(user.email),
+      printableOr(user.username, '-'),
+      printableOr(user.fullName, '-'),
+      printableOr(user.email, '-'),
       user.role,
       describeState(rt, user),
       user.otpEnrolled ? 'enrolled' : style.yellow('pending'),
